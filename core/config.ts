@@ -1,0 +1,45 @@
+/**
+ * Typed runtime configuration from the Worker's string vars. Pure, so both the
+ * edge Worker and the Durable Objects read settings the same way, and bad
+ * values fail loudly instead of becoming NaN.
+ */
+export interface RuntimeConfig {
+  shardCount: number;
+  windowMs: number;
+  allowedLatenessMs: number;
+  flushIntervalMs: number;
+  maxEventsPerRequest: number;
+  maxBodyBytes: number;
+}
+
+export interface ConfigVars {
+  SHARD_COUNT?: string;
+  WINDOW_SECONDS?: string;
+  ALLOWED_LATENESS_SECONDS?: string;
+  FLUSH_INTERVAL_SECONDS?: string;
+  MAX_EVENTS_PER_REQUEST?: string;
+  MAX_BODY_BYTES?: string;
+}
+
+export function readConfig(vars: ConfigVars): RuntimeConfig {
+  const windowSeconds = integerVar('WINDOW_SECONDS', vars.WINDOW_SECONDS, 60, 1, 60);
+  // Rows in ClickHouse are 1-minute windows: windows must tile a minute exactly.
+  if (60 % windowSeconds !== 0) throw new Error(`Configuration WINDOW_SECONDS=${windowSeconds} must divide 60.`);
+  return {
+    shardCount: integerVar('SHARD_COUNT', vars.SHARD_COUNT, 16, 1, 4096),
+    windowMs: integerVar('WINDOW_SECONDS', vars.WINDOW_SECONDS, 60, 1, 3600) * 1000,
+    allowedLatenessMs: integerVar('ALLOWED_LATENESS_SECONDS', vars.ALLOWED_LATENESS_SECONDS, 10, 0, 86_400) * 1000,
+    flushIntervalMs: integerVar('FLUSH_INTERVAL_SECONDS', vars.FLUSH_INTERVAL_SECONDS, 5, 1, 3600) * 1000,
+    maxEventsPerRequest: integerVar('MAX_EVENTS_PER_REQUEST', vars.MAX_EVENTS_PER_REQUEST, 1000, 1, 100_000),
+    maxBodyBytes: integerVar('MAX_BODY_BYTES', vars.MAX_BODY_BYTES, 1_048_576, 1024, 100 * 1_048_576),
+  };
+}
+
+function integerVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`Configuration ${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}].`);
+  }
+  return value;
+}

@@ -1,0 +1,640 @@
+/**
+ * HyperLogLog distinct counter with a sparse small-set mode, exact merge and
+ * a compact, versioned, checksummed binary format.
+ *
+ * Design
+ * ------
+ * - Hash: 64 bits per item, from MurmurHash3_x86_128 of the item's UTF-8
+ *   bytes (see `hash64.ts`), carried as two uint32 words (hi, lo) so every
+ *   hot-path operation is 32-bit integer math (`>>>`, `<<`, `Math.clz32`).
+ *   The top `p` bits of the hash choose a register, the register keeps the
+ *   maximum "rank" = 1 + number of leading zeros of the remaining 64 - p bits
+ *   (so ranks are 1 .. 65 - p).
+ * - Sparse mode (small sets): instead of 2^p registers we keep one entry per
+ *   distinct 25-bit index (p' = 25, as in HLL++) holding the rank of the
+ *   remaining 39 bits, in an open-addressing table of uint32
+ *   `(idx25 << 6) | rank39`. The estimate in sparse mode is linear counting
+ *   over 2^25 buckets, which is exact in practice for small sets (expected
+ *   bucket collisions among n items: n^2 / 2^26, i.e. 0.00015 for n = 100).
+ *   The table is converted to dense registers when it holds more than
+ *   3m/16 entries, the point at which it would use as much memory as the
+ *   dense array. The conversion is exact: every sparse entry determines the
+ *   dense (index, rank) that the same hash would have produced, so the dense
+ *   registers equal those of a sketch that was dense from the start.
+ * - Dense mode: one byte per register (Uint8Array, m = 2^p) plus a histogram
+ *   of register values kept up to date on every register change, so `count()`
+ *   costs O(64), not O(m).
+ * - Estimator: Otmar Ertl's "improved raw estimator" (Ertl 2017, "New
+ *   cardinality estimation algorithms for HyperLogLog sketches", Algorithm 6).
+ *   It works from the register histogram, is essentially unbiased over the
+ *   whole range from 0 to far beyond 10^9, and needs neither empirical bias
+ *   tables (HLL++) nor a switch-over threshold to linear counting.
+ * - Merge: registers/entries are combined by `max`, which is exactly the
+ *   sketch of the union of the inputs (same registers, same representation,
+ *   same serialized bytes). Merging sketches of different precision throws a
+ *   `RangeError`; call `withPrecision(smallerP)` on the more precise one first
+ *   (an exact fold: its registers equal those of a sketch built at smallerP).
+ * - Serialization (format version 1, all integers little-endian):
+ *     byte 0   version (1)
+ *     byte 1   precision p (4..18)
+ *     byte 2   representation: 1 = sparse, 2 = dense
+ *     sparse:  varint k (entry count), then k varints: strictly increasing
+ *              entries delta-encoded (first one from 0)
+ *     dense:   m registers packed 6 bits each (4 registers per 3 bytes)
+ *     last 4   CRC-32 (IEEE) of all preceding bytes
+ *   `deserialize` verifies length, checksum, version, precision, every
+ *   varint/entry/register value and that all bytes are consumed, and throws a
+ *   `HyperLogLogFormatError` otherwise; it never reads out of bounds.
+ *   Sketches are only mergeable/comparable when built with this hash (seed 0);
+ *   the version byte will change if the hash or the layout ever does.
+ *
+ * Pure ECMAScript (typed arrays only): runs in workerd, browsers and Node.
+ */
+
+import { hash64Into } from './hash64.ts';
+
+export const MIN_PRECISION = 4;
+export const MAX_PRECISION = 18;
+export const DEFAULT_PRECISION = 14;
+/** Index bits of sparse entries (HLL++'s p'). */
+export const SPARSE_PRECISION = 25;
+export const FORMAT_VERSION = 1;
+
+const REPR_SPARSE = 1;
+const REPR_DENSE = 2;
+/** Header (3) + CRC (4). */
+const FRAME_BYTES = 7;
+const SPARSE_M = 2 ** SPARSE_PRECISION;
+/** Maximum rank of the 39 hash bits that follow a sparse index: 64 - 25 + 1. */
+const SPARSE_MAX_RANK = 64 - SPARSE_PRECISION + 1;
+const ALPHA_INF = 0.5 / Math.LN2;
+
+/** Thrown by {@link HyperLogLog.deserialize} for malformed input. */
+export class HyperLogLogFormatError extends Error {
+  constructor(message: string) {
+    super(`Invalid HyperLogLog bytes: ${message}`);
+    this.name = 'HyperLogLogFormatError';
+  }
+}
+
+export interface HyperLogLogOptions {
+  /** log2 of the number of registers, 4..18 (default 14: m = 16384, standard error 0.81%). */
+  precision?: number;
+  /** Start in sparse mode (default true). `false` allocates dense registers immediately. */
+  sparse?: boolean;
+}
+
+export type Representation = 'sparse' | 'dense';
+
+const hashOut = new Uint32Array(2);
+
+/** Ertl's sigma function (for the zero-register term). */
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1;
+  let z = x;
+  for (;;) {
+    x *= x;
+    const zPrev = z;
+    z += x * y;
+    y += y;
+    if (z === zPrev) return z;
+  }
+}
+
+/** Ertl's tau function (for the saturated-register term). */
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  for (;;) {
+    x = Math.sqrt(x);
+    const zPrev = z;
+    y *= 0.5;
+    const d = 1 - x;
+    z -= d * d * y;
+    if (z === zPrev) return z / 3;
+  }
+}
+
+/** Sparse entry of a 64-bit hash: (top 25 bits << 6) | rank of the next 39 bits. */
+function sparseEntry(hi: number, lo: number): number {
+  const w = hi << SPARSE_PRECISION;
+  const rank = w !== 0 ? Math.clz32(w) + 1 : 33 - SPARSE_PRECISION + Math.clz32(lo);
+  return ((hi >>> (32 - SPARSE_PRECISION)) << 6) | rank;
+}
+
+function checkPrecision(p: number): void {
+  if (!Number.isInteger(p) || p < MIN_PRECISION || p > MAX_PRECISION) {
+    throw new RangeError(`HyperLogLog precision must be an integer in ${MIN_PRECISION}..${MAX_PRECISION}, got ${p}`);
+  }
+}
+
+function sparseLimitFor(p: number): number {
+  return (3 << p) >>> 4;
+}
+
+let crcTable: Int32Array | null = null;
+
+/** CRC-32 (IEEE 802.3, as zlib/PNG) of `bytes`, as an unsigned 32-bit number. */
+export function crc32(bytes: Uint8Array): number {
+  let table = crcTable;
+  if (table === null) {
+    table = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c;
+    }
+    crcTable = table;
+  }
+  let crc = -1;
+  for (let i = 0; i < bytes.length; i++) {
+    crc = (table[(crc ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
+  }
+  return (crc ^ -1) >>> 0;
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+export class HyperLogLog {
+  /** log2 of the number of dense registers. */
+  readonly precision: number;
+  /** Dense registers, or null in sparse mode. */
+  #regs: Uint8Array | null;
+  /** hist[v] = number of dense registers holding v (dense mode only). */
+  #hist: Int32Array;
+  /** Sparse open-addressing table of entries (0 = empty slot), or null in dense mode. */
+  #table: Uint32Array | null;
+  #sparseCount = 0;
+  readonly #sparseLimit: number;
+
+  constructor(options: number | HyperLogLogOptions = {}) {
+    const opts: HyperLogLogOptions = typeof options === 'number' ? { precision: options } : options;
+    const p = opts.precision ?? DEFAULT_PRECISION;
+    checkPrecision(p);
+    this.precision = p;
+    this.#sparseLimit = sparseLimitFor(p);
+    this.#hist = new Int32Array(66 - p);
+    if (opts.sparse === false) {
+      this.#table = null;
+      this.#regs = new Uint8Array(1 << p);
+      this.#hist[0] = 1 << p;
+    } else {
+      this.#regs = null;
+      this.#table = new Uint32Array(Math.min(16, 1 << (p - 2)));
+    }
+  }
+
+  /** Number of dense registers, 2^p. */
+  get m(): number {
+    return 1 << this.precision;
+  }
+
+  /** Theoretical relative standard error of the dense estimator, 1.04 / sqrt(m). */
+  get standardError(): number {
+    return 1.04 / Math.sqrt(1 << this.precision);
+  }
+
+  get representation(): Representation {
+    return this.#regs === null ? 'sparse' : 'dense';
+  }
+
+  /** Adds a string (hashed as UTF-8). Returns true if the sketch changed. */
+  add(value: string): boolean {
+    hash64Into(value, hashOut);
+    return this.addHash(hashOut[0] ?? 0, hashOut[1] ?? 0);
+  }
+
+  /**
+   * Adds a pre-computed 64-bit hash given as its upper (`hi`) and lower (`lo`)
+   * 32 bits; both are taken modulo 2^32. The hash must be uniformly
+   * distributed over all 64 bits (use `hash64Into` from `hash64.ts` so that
+   * sketches stay mergeable with ones built by `add`). Returns true if the
+   * sketch changed.
+   */
+  addHash(hi: number, lo: number): boolean {
+    const regs = this.#regs;
+    if (regs !== null) {
+      const p = this.precision;
+      const idx = hi >>> (32 - p);
+      const w = hi << p;
+      const rank = w !== 0 ? Math.clz32(w) + 1 : 33 - p + Math.clz32(lo);
+      const old = regs[idx] ?? 0;
+      if (rank <= old) return false;
+      regs[idx] = rank;
+      const hist = this.#hist;
+      hist[old] = (hist[old] ?? 0) - 1;
+      hist[rank] = (hist[rank] ?? 0) + 1;
+      return true;
+    }
+    return this.#sparseInsert(sparseEntry(hi, lo));
+  }
+
+  /** Adds a pre-computed 64-bit hash given as a bigint in [0, 2^64). */
+  addHash64(hash: bigint): boolean {
+    if (hash < 0n || hash >= 1n << 64n) throw new RangeError('64-bit hash must be in [0, 2^64)');
+    return this.addHash(Number(hash >> 32n), Number(hash & 0xffffffffn));
+  }
+
+  /** Estimated number of distinct items, rounded to an integer. */
+  count(): number {
+    return Math.round(this.estimate());
+  }
+
+  /** Unrounded cardinality estimate. */
+  estimate(): number {
+    if (this.#regs === null) {
+      // Linear counting over the 2^25 sparse buckets.
+      const k = this.#sparseCount;
+      return k === 0 ? 0 : -SPARSE_M * Math.log1p(-k / SPARSE_M);
+    }
+    const m = 1 << this.precision;
+    const hist = this.#hist;
+    const q = 64 - this.precision;
+    const zeros = hist[0] ?? 0;
+    if (zeros === m) return 0;
+    let z = m * tau((m - (hist[q + 1] ?? 0)) / m);
+    for (let k = q; k >= 1; k--) z = 0.5 * (z + (hist[k] ?? 0));
+    z += m * sigma(zeros / m);
+    return (ALPHA_INF * m * m) / z;
+  }
+
+  /**
+   * Merges `other` into this sketch (set union) and returns `this`. Exact:
+   * the result equals the sketch of the union of both inputs. Throws a
+   * RangeError when precisions differ (use `withPrecision` first).
+   */
+  merge(other: HyperLogLog): this {
+    if (!(other instanceof HyperLogLog)) throw new TypeError('merge expects a HyperLogLog');
+    if (other.precision !== this.precision) {
+      const lower = Math.min(this.precision, other.precision);
+      throw new RangeError(
+        `Cannot merge HyperLogLog sketches of different precision (${this.precision} and ${other.precision}); ` +
+          `downgrade the more precise one with withPrecision(${lower}) first`,
+      );
+    }
+    if (other === this) return this;
+    const otherRegs = other.#regs;
+    if (otherRegs !== null) {
+      if (this.#regs === null) this.#toDense();
+      const regs = this.#regs;
+      if (regs === null) throw new Error('unreachable: dense conversion failed');
+      for (let i = 0; i < regs.length; i++) {
+        const v = otherRegs[i] ?? 0;
+        if (v > (regs[i] ?? 0)) regs[i] = v;
+      }
+      this.#rebuildHistogram();
+      return this;
+    }
+    const table = other.#table;
+    if (table === null) throw new Error('unreachable: sketch has neither representation');
+    for (let i = 0; i < table.length; i++) {
+      const e = table[i] ?? 0;
+      if (e !== 0) this.#insertEntry(e);
+    }
+    return this;
+  }
+
+  /** An independent copy. */
+  clone(): HyperLogLog {
+    const copy = new HyperLogLog({ precision: this.precision, sparse: true });
+    copy.#regs = this.#regs === null ? null : this.#regs.slice();
+    copy.#hist = this.#hist.slice();
+    copy.#table = this.#table === null ? null : this.#table.slice();
+    copy.#sparseCount = this.#sparseCount;
+    return copy;
+  }
+
+  /**
+   * A copy at precision `p` <= this.precision. Dense registers are folded
+   * exactly: the result's registers equal those of a dense sketch built at `p`
+   * from the same items. Sparse entries do not depend on p and are kept.
+   */
+  withPrecision(p: number): HyperLogLog {
+    checkPrecision(p);
+    if (p > this.precision) {
+      throw new RangeError(`Cannot raise HyperLogLog precision from ${this.precision} to ${p}`);
+    }
+    if (p === this.precision) return this.clone();
+    const out = new HyperLogLog({ precision: p, sparse: this.#regs === null });
+    const table = this.#table;
+    if (table !== null) {
+      for (let i = 0; i < table.length; i++) {
+        const e = table[i] ?? 0;
+        if (e !== 0) out.#insertEntry(e);
+      }
+      return out;
+    }
+    const regs = this.#regs;
+    const outRegs = out.#regs;
+    if (regs === null || outRegs === null) throw new Error('unreachable: dense registers missing');
+    const shift = this.precision - p;
+    const lowMask = (1 << shift) - 1;
+    for (let i = 0; i < regs.length; i++) {
+      const r = regs[i] ?? 0;
+      if (r === 0) continue;
+      const low = i & lowMask;
+      // The `shift` low index bits become the first bits of the rank's input.
+      const rank = low !== 0 ? Math.clz32(low) - (32 - shift) + 1 : shift + r;
+      const j = i >>> shift;
+      if (rank > (outRegs[j] ?? 0)) outRegs[j] = rank;
+    }
+    out.#rebuildHistogram();
+    return out;
+  }
+
+  /** True when both sketches have the same precision, representation and content. */
+  equals(other: HyperLogLog): boolean {
+    if (other.precision !== this.precision || other.representation !== this.representation) return false;
+    const a = this.#regs;
+    const b = other.#regs;
+    if (a !== null && b !== null) {
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+      return true;
+    }
+    const ea = this.#sortedEntries();
+    const eb = other.#sortedEntries();
+    if (ea.length !== eb.length) return false;
+    for (let i = 0; i < ea.length; i++) if (ea[i] !== eb[i]) return false;
+    return true;
+  }
+
+  /**
+   * The dense register array (a copy, length m). For a sparse sketch, the
+   * registers it would have after conversion to dense.
+   */
+  registers(): Uint8Array {
+    if (this.#regs !== null) return this.#regs.slice();
+    const regs = new Uint8Array(1 << this.precision);
+    const table = this.#table;
+    if (table !== null) {
+      for (let i = 0; i < table.length; i++) {
+        const e = table[i] ?? 0;
+        if (e !== 0) this.#foldEntry(regs, e);
+      }
+    }
+    return regs;
+  }
+
+  /** Converts to the dense representation now (no-op when already dense). */
+  toDense(): this {
+    if (this.#regs === null) this.#toDense();
+    return this;
+  }
+
+  /** Bytes held by the sketch's typed arrays (registers + histogram, or the sparse table). */
+  sizeInBytes(): number {
+    return (this.#regs?.byteLength ?? 0) + (this.#table?.byteLength ?? 0) + (this.#regs !== null ? this.#hist.byteLength : 0);
+  }
+
+  /** Length in bytes of `serialize()`'s output, without serializing. */
+  serializedSize(): number {
+    if (this.#regs !== null) return FRAME_BYTES + ((3 << this.precision) >>> 2);
+    const entries = this.#sortedEntries();
+    let size = FRAME_BYTES + varintSize(entries.length);
+    let prev = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] ?? 0;
+      size += varintSize(e - prev);
+      prev = e;
+    }
+    return size;
+  }
+
+  /** Compact binary form (see the format in the module comment). Deterministic. */
+  serialize(): Uint8Array {
+    const regs = this.#regs;
+    let out: Uint8Array;
+    let pos = 3;
+    if (regs !== null) {
+      out = new Uint8Array(FRAME_BYTES + ((3 * regs.length) >>> 2));
+      out[2] = REPR_DENSE;
+      for (let i = 0; i < regs.length; i += 4) {
+        const bits = (regs[i] ?? 0) | ((regs[i + 1] ?? 0) << 6) | ((regs[i + 2] ?? 0) << 12) | ((regs[i + 3] ?? 0) << 18);
+        out[pos] = bits & 0xff;
+        out[pos + 1] = (bits >>> 8) & 0xff;
+        out[pos + 2] = bits >>> 16;
+        pos += 3;
+      }
+    } else {
+      const entries = this.#sortedEntries();
+      out = new Uint8Array(this.serializedSize());
+      out[2] = REPR_SPARSE;
+      pos = writeVarint(out, pos, entries.length);
+      let prev = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] ?? 0;
+        pos = writeVarint(out, pos, e - prev);
+        prev = e;
+      }
+    }
+    out[0] = FORMAT_VERSION;
+    out[1] = this.precision;
+    const crc = crc32(out.subarray(0, pos));
+    out[pos] = crc & 0xff;
+    out[pos + 1] = (crc >>> 8) & 0xff;
+    out[pos + 2] = (crc >>> 16) & 0xff;
+    out[pos + 3] = crc >>> 24;
+    return out;
+  }
+
+  /** Parses `serialize()` output; throws HyperLogLogFormatError on any malformed input. */
+  static deserialize(bytes: Uint8Array): HyperLogLog {
+    if (!(bytes instanceof Uint8Array)) throw new HyperLogLogFormatError('expected a Uint8Array');
+    const len = bytes.length;
+    if (len < FRAME_BYTES + 1) throw new HyperLogLogFormatError(`truncated: ${len} bytes is shorter than the minimum ${FRAME_BYTES + 1}`);
+    const version = bytes[0] ?? 0;
+    if (version !== FORMAT_VERSION) throw new HyperLogLogFormatError(`unsupported format version ${version} (expected ${FORMAT_VERSION})`);
+    const p = bytes[1] ?? 0;
+    if (p < MIN_PRECISION || p > MAX_PRECISION) throw new HyperLogLogFormatError(`precision ${p} out of range ${MIN_PRECISION}..${MAX_PRECISION}`);
+    const repr = bytes[2] ?? 0;
+    if (repr !== REPR_SPARSE && repr !== REPR_DENSE) throw new HyperLogLogFormatError(`unknown representation ${repr}`);
+    const bodyEnd = len - 4;
+    if (repr === REPR_DENSE) {
+      const expected = FRAME_BYTES + ((3 << p) >>> 2);
+      if (len !== expected) throw new HyperLogLogFormatError(`dense sketch with p=${p} must be ${expected} bytes, got ${len}`);
+    }
+    const storedCrc = ((bytes[bodyEnd] ?? 0) | ((bytes[bodyEnd + 1] ?? 0) << 8) | ((bytes[bodyEnd + 2] ?? 0) << 16) | ((bytes[bodyEnd + 3] ?? 0) << 24)) >>> 0;
+    if (crc32(bytes.subarray(0, bodyEnd)) !== storedCrc) throw new HyperLogLogFormatError('checksum mismatch (corrupt or truncated)');
+
+    if (repr === REPR_DENSE) {
+      const hll = new HyperLogLog({ precision: p, sparse: false });
+      const regs = hll.#regs;
+      if (regs === null) throw new Error('unreachable: dense registers missing');
+      const maxRank = 65 - p;
+      let pos = 3;
+      for (let i = 0; i < regs.length; i += 4) {
+        const bits = (bytes[pos] ?? 0) | ((bytes[pos + 1] ?? 0) << 8) | ((bytes[pos + 2] ?? 0) << 16);
+        pos += 3;
+        for (let j = 0; j < 4; j++) {
+          const v = (bits >>> (6 * j)) & 63;
+          if (v > maxRank) throw new HyperLogLogFormatError(`register ${i + j} value ${v} exceeds the maximum ${maxRank} for p=${p}`);
+          regs[i + j] = v;
+        }
+      }
+      hll.#rebuildHistogram();
+      return hll;
+    }
+
+    const reader = { pos: 3 };
+    const k = readVarint(bytes, reader, bodyEnd);
+    // Every entry takes at least one byte, and there are at most 2^25 indices.
+    if (k > bodyEnd - reader.pos || k > SPARSE_M) throw new HyperLogLogFormatError(`sparse entry count ${k} does not fit the ${len} input bytes`);
+    const hll = new HyperLogLog({ precision: p, sparse: true });
+    let prev = 0;
+    let prevIdx = -1;
+    for (let i = 0; i < k; i++) {
+      const delta = readVarint(bytes, reader, bodyEnd);
+      const e = prev + delta;
+      const idx = e >>> 6;
+      const rank = e & 63;
+      if (e >= 2 ** 31 || (i > 0 && delta === 0)) throw new HyperLogLogFormatError(`sparse entry ${i} out of range`);
+      if (idx <= prevIdx) throw new HyperLogLogFormatError(`sparse entry ${i} repeats or reorders index ${idx}`);
+      if (rank < 1 || rank > SPARSE_MAX_RANK) throw new HyperLogLogFormatError(`sparse entry ${i} has invalid rank ${rank}`);
+      hll.#insertEntry(e);
+      prev = e;
+      prevIdx = idx;
+    }
+    if (reader.pos !== bodyEnd) throw new HyperLogLogFormatError(`${bodyEnd - reader.pos} unexpected trailing bytes`);
+    return hll;
+  }
+
+  // ---- internals ----
+
+  /** Inserts a sparse entry, or folds it into the registers when dense. */
+  #insertEntry(e: number): void {
+    const regs = this.#regs;
+    if (regs === null) {
+      this.#sparseInsert(e);
+      return;
+    }
+    const p = this.precision;
+    const shift = SPARSE_PRECISION - p;
+    const idx25 = e >>> 6;
+    const low = idx25 & ((1 << shift) - 1);
+    const rank = low !== 0 ? Math.clz32(low) - (32 - shift) + 1 : shift + (e & 63);
+    const idx = idx25 >>> shift;
+    const old = regs[idx] ?? 0;
+    if (rank > old) {
+      regs[idx] = rank;
+      const hist = this.#hist;
+      hist[old] = (hist[old] ?? 0) - 1;
+      hist[rank] = (hist[rank] ?? 0) + 1;
+    }
+  }
+
+  /** Folds a sparse entry into `regs` (no histogram upkeep). */
+  #foldEntry(regs: Uint8Array, e: number): void {
+    const shift = SPARSE_PRECISION - this.precision;
+    const idx25 = e >>> 6;
+    const low = idx25 & ((1 << shift) - 1);
+    const rank = low !== 0 ? Math.clz32(low) - (32 - shift) + 1 : shift + (e & 63);
+    const idx = idx25 >>> shift;
+    if (rank > (regs[idx] ?? 0)) regs[idx] = rank;
+  }
+
+  /** Inserts into the sparse table, keeping the max rank per 25-bit index. */
+  #sparseInsert(e: number): boolean {
+    let table = this.#table;
+    if (table === null) throw new Error('unreachable: sparse table missing');
+    const idx25 = e >>> 6;
+    let mask = table.length - 1;
+    let i = idx25 & mask;
+    for (;;) {
+      const cur = table[i] ?? 0;
+      if (cur === 0) break;
+      if (cur >>> 6 === idx25) {
+        if ((cur & 63) >= (e & 63)) return false;
+        table[i] = e;
+        return true;
+      }
+      i = (i + 1) & mask;
+    }
+    const n = this.#sparseCount + 1;
+    if (n > this.#sparseLimit) {
+      this.#toDense();
+      this.#insertEntry(e);
+      return true;
+    }
+    this.#sparseCount = n;
+    if (4 * n > 3 * table.length) {
+      table = this.#growTable(table);
+      mask = table.length - 1;
+      i = idx25 & mask;
+      while ((table[i] ?? 0) !== 0) i = (i + 1) & mask;
+    }
+    table[i] = e;
+    return true;
+  }
+
+  #growTable(old: Uint32Array): Uint32Array {
+    const table = new Uint32Array(old.length * 2);
+    const mask = table.length - 1;
+    for (let j = 0; j < old.length; j++) {
+      const e = old[j] ?? 0;
+      if (e === 0) continue;
+      let i = (e >>> 6) & mask;
+      while ((table[i] ?? 0) !== 0) i = (i + 1) & mask;
+      table[i] = e;
+    }
+    this.#table = table;
+    return table;
+  }
+
+  #toDense(): void {
+    const regs = this.registers();
+    this.#regs = regs;
+    this.#table = null;
+    this.#sparseCount = 0;
+    this.#rebuildHistogram();
+  }
+
+  #rebuildHistogram(): void {
+    const hist = this.#hist;
+    hist.fill(0);
+    const regs = this.#regs;
+    if (regs === null) return;
+    for (let i = 0; i < regs.length; i++) {
+      const v = regs[i] ?? 0;
+      hist[v] = (hist[v] ?? 0) + 1;
+    }
+  }
+
+  #sortedEntries(): Uint32Array {
+    const table = this.#table;
+    const out = new Uint32Array(this.#sparseCount);
+    if (table === null) return out;
+    let n = 0;
+    for (let i = 0; i < table.length; i++) {
+      const e = table[i] ?? 0;
+      if (e !== 0) out[n++] = e;
+    }
+    return out.sort();
+  }
+}
+
+function writeVarint(out: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[pos++] = v;
+  return pos;
+}
+
+/** Reads an unsigned LEB128 varint of at most 5 bytes / 31 bits from bytes[reader.pos..end). */
+function readVarint(bytes: Uint8Array, reader: { pos: number }, end: number): number {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (reader.pos >= end) throw new HyperLogLogFormatError('truncated varint');
+    const b = bytes[reader.pos++] ?? 0;
+    if (shift === 28 && b > 0x07) throw new HyperLogLogFormatError('varint exceeds 31 bits');
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return result;
+    shift += 7;
+  }
+}

@@ -1,0 +1,193 @@
+import { DurableObject } from 'cloudflare:workers';
+import { parseDimensionsKey } from '../core/dimensions.ts';
+import { isPlainObject } from '../core/events.ts';
+import { parseClientMessage, type LiveDelta, type ShardPartials } from '../core/protocol.ts';
+import { parseTopic, topicMatches, type Topic } from '../core/topics.ts';
+
+const MINUTE_MS = 60_000;
+/** Minutes of live totals kept in memory; shards re-push if this object is evicted. */
+const RETENTION_MS = 60 * MINUTE_MS;
+const MAX_TOPICS_PER_VIEWER = 64;
+
+/** Per-socket state lives in the attachment so it survives hibernation. */
+interface ViewerAttachment {
+  topics: string[];
+}
+
+interface PaneGroup {
+  eventType: string;
+  dimensions: Record<string, string>;
+  /** Absolute partial totals per shard: a re-sent push overwrites, never double counts. */
+  byShard: Map<number, { events: number; valueSum: number }>;
+}
+
+/**
+ * One per project: merges the shards' partial aggregates and pushes each
+ * subscribed topic's 1-minute value to viewers over hibernatable WebSockets.
+ * No viewer ever causes a database query.
+ */
+export class Broadcast extends DurableObject<Env> {
+  /** minute start -> (pane start, event type, dims key) -> group. */
+  private readonly minutes = new Map<number, Map<string, PaneGroup>>();
+  private readonly sequenceByTopic = new Map<string, number>();
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+      return Response.json({ error: { code: 'upgrade_required', message: 'Connect with a WebSocket.' } }, { status: 426 });
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    // acceptWebSocket (not server.accept()) lets this object hibernate between messages.
+    this.ctx.acceptWebSocket(server);
+    const attachment: ViewerAttachment = { topics: [] };
+    server.serializeAttachment(attachment);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Shard -> broadcast: merge partials and push the changed topics. */
+  async publish(partials: ShardPartials): Promise<void> {
+    const changedMinutes = new Map<number, PaneGroup[]>();
+    for (const group of partials.groups) {
+      const minuteStart = group.windowStart - (group.windowStart % MINUTE_MS);
+      let groups = this.minutes.get(minuteStart);
+      if (!groups) {
+        groups = new Map();
+        this.minutes.set(minuteStart, groups);
+      }
+      const key = `${group.windowStart}\u0000${group.eventType}\u0000${group.dimsKey}`;
+      let paneGroup = groups.get(key);
+      if (!paneGroup) {
+        paneGroup = { eventType: group.eventType, dimensions: parseDimensionsKey(group.dimsKey), byShard: new Map() };
+        groups.set(key, paneGroup);
+      }
+      paneGroup.byShard.set(partials.shard, { events: group.events, valueSum: group.valueSum });
+      const changed = changedMinutes.get(minuteStart) ?? [];
+      changed.push(paneGroup);
+      changedMinutes.set(minuteStart, changed);
+    }
+    this.pruneOldMinutes(Date.now());
+    for (const ws of this.ctx.getWebSockets()) {
+      const topics = this.viewerTopics(ws);
+      const deltas: LiveDelta[] = [];
+      for (const topic of topics) {
+        for (const [minuteStart, changed] of changedMinutes) {
+          if (changed.some((group) => topicMatches(topic, group.eventType, group.dimensions))) {
+            deltas.push(this.delta(topic, minuteStart));
+          }
+        }
+      }
+      if (deltas.length > 0) this.send(ws, deltas.length === 1 ? deltas[0] : deltas);
+    }
+  }
+
+  /** Event types and dimension names seen in the retained minutes. */
+  async catalog(): Promise<{ eventTypes: string[]; dimensions: string[] }> {
+    const eventTypes = new Set<string>();
+    const dimensions = new Set<string>();
+    for (const groups of this.minutes.values()) {
+      for (const group of groups.values()) {
+        eventTypes.add(group.eventType);
+        for (const key of Object.keys(group.dimensions)) dimensions.add(key);
+      }
+    }
+    return { eventTypes: [...eventTypes].sort(), dimensions: [...dimensions].sort() };
+  }
+
+  override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    const parsed = parseClientMessage(frame);
+    if (!parsed.ok) {
+      this.send(ws, { error: { code: parsed.code, message: parsed.message } });
+      return;
+    }
+    const { action, topic: topicName } = parsed.message;
+    const topic = parseTopic(topicName);
+    if (!topic.ok) {
+      this.send(ws, { error: { code: 'invalid_topic', message: topic.message } });
+      return;
+    }
+    const attachment = this.attachment(ws);
+    if (action === 'unsubscribe') {
+      attachment.topics = attachment.topics.filter((name) => name !== topicName);
+      ws.serializeAttachment(attachment);
+      this.send(ws, { type: 'unsubscribed', topic: topicName });
+      return;
+    }
+    if (!attachment.topics.includes(topicName)) {
+      if (attachment.topics.length >= MAX_TOPICS_PER_VIEWER) {
+        this.send(ws, { error: { code: 'too_many_topics', message: `At most ${MAX_TOPICS_PER_VIEWER} topics per connection.` } });
+        return;
+      }
+      attachment.topics.push(topicName);
+      ws.serializeAttachment(attachment);
+    }
+    this.send(ws, { type: 'subscribed', topic: topicName });
+    // The current minute's value right away, so a new viewer need not wait for traffic.
+    const now = Date.now();
+    this.send(ws, this.delta(topic.topic, now - (now % MINUTE_MS)));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Complete the close handshake, or clients see 1006. 1005/1006/1015 are reserved and may not be sent.
+    if (code !== 1005 && code !== 1006 && code !== 1015) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.warn('Broadcast viewer socket error:', error instanceof Error ? error.message : error);
+  }
+
+  private delta(topic: Topic, minuteStart: number): LiveDelta {
+    let value = 0;
+    for (const group of this.minutes.get(minuteStart)?.values() ?? []) {
+      if (!topicMatches(topic, group.eventType, group.dimensions)) continue;
+      for (const partial of group.byShard.values()) value += topic.measure === 'metrics' ? partial.events : partial.valueSum;
+    }
+    const sequence = (this.sequenceByTopic.get(topic.name) ?? 0) + 1;
+    this.sequenceByTopic.set(topic.name, sequence);
+    return {
+      topic: topic.name,
+      windowStart: new Date(minuteStart).toISOString(),
+      windowEnd: new Date(minuteStart + MINUTE_MS).toISOString(),
+      value,
+      timestamp: new Date().toISOString(),
+      seq: sequence,
+    };
+  }
+
+  private viewerTopics(ws: WebSocket): Topic[] {
+    const topics: Topic[] = [];
+    for (const name of this.attachment(ws).topics) {
+      const parsed = parseTopic(name);
+      if (parsed.ok) topics.push(parsed.topic);
+    }
+    return topics;
+  }
+
+  private attachment(ws: WebSocket): ViewerAttachment {
+    const raw: unknown = ws.deserializeAttachment();
+    if (isPlainObject(raw) && Array.isArray(raw.topics)) {
+      return { topics: raw.topics.filter((topic): topic is string => typeof topic === 'string') };
+    }
+    return { topics: [] };
+  }
+
+  /** One bad socket must never break the broadcast to the others. */
+  private send(ws: WebSocket, message: unknown): void {
+    try {
+      ws.send(JSON.stringify(message));
+    } catch (error) {
+      console.warn('Broadcast send failed:', error instanceof Error ? error.message : error);
+    }
+  }
+
+  private pruneOldMinutes(now: number): void {
+    for (const minuteStart of this.minutes.keys()) {
+      if (minuteStart < now - RETENTION_MS) this.minutes.delete(minuteStart);
+    }
+  }
+}

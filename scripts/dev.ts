@@ -1,0 +1,114 @@
+/**
+ * `npm run dev` (and `npm run demo`): the whole local stack in one command.
+ * ClickHouse dev server (embedded chdb engine) -> migrations -> Worker with
+ * local Durable Objects (wrangler dev) serving the API and the dashboard ->
+ * optional synthetic traffic. Ctrl-C stops everything.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { applyMigrations } from './migrate.ts';
+import { startChild, type StartedChild } from './lib/child-process.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    demo: { type: 'boolean', default: false },
+    port: { type: 'string', default: process.env.PORT ?? '8787' },
+    'clickhouse-port': { type: 'string', default: process.env.CLICKHOUSE_DEV_PORT ?? '8123' },
+    'clickhouse-data': { type: 'string', default: process.env.CLICKHOUSE_DEV_DATA ?? '.data/clickhouse' },
+    rate: { type: 'string', default: '40' },
+  },
+});
+
+const root = join(import.meta.dirname, '..');
+const node = process.execPath;
+const children: StartedChild[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log('\nStopping the local stack…');
+    // Reverse order: traffic, then the Worker, then ClickHouse last so pending flushes can finish.
+    for (const child of children.reverse()) await child.stop();
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+function watch(started: StartedChild, name: string): StartedChild {
+  children.push(started);
+  started.child.once('exit', (code) => {
+    if (stopping) return;
+    console.error(`${name} exited unexpectedly (${code}); stopping the stack.`);
+    void shutdown(1);
+  });
+  return started;
+}
+
+async function main(): Promise<void> {
+  const clickhouse = watch(
+    await startChild(node, [join(root, 'scripts/clickhouse-dev-server.ts'), '--port', flags['clickhouse-port'], '--data', flags['clickhouse-data']], {
+      ready: /listening on (http:\/\/\S+)/,
+      timeoutMs: 120_000,
+      label: 'clickhouse',
+      cwd: root,
+    }),
+    'ClickHouse dev server',
+  );
+  const clickhouseUrl = clickhouse.readyMatch[1] ?? `http://127.0.0.1:${flags['clickhouse-port']}`;
+  const migrations = await applyMigrations({ url: clickhouseUrl });
+  console.log(`[migrate] applied ${migrations.applied.length}, already applied ${migrations.skipped.length}`);
+
+  const wranglerArgs = [
+    join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev',
+    '--ip', '127.0.0.1', '--port', flags.port,
+    '--persist-to', join(root, '.data/wrangler'),
+    '--var', `CLICKHOUSE_URL:${clickhouseUrl}`,
+    '--var', `DEMO_MODE:${flags.demo ? '1' : '0'}`,
+    '--show-interactive-dev-session=false',
+  ];
+  const worker = watch(
+    await startChild(node, wranglerArgs, {
+      ready: /Ready on (http:\/\/\S+)/,
+      timeoutMs: 120_000,
+      label: 'worker',
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', WRANGLER_SEND_METRICS: 'false' },
+    }),
+    'wrangler dev',
+  );
+  const workerUrl = `http://127.0.0.1:${flags.port}`;
+
+  if (flags.demo) {
+    watch(
+      await startChild(node, [join(root, 'scripts/demo-traffic.ts'), '--url', workerUrl, '--rate', flags.rate], {
+        ready: /./,
+        timeoutMs: 30_000,
+        label: 'demo',
+        cwd: root,
+      }),
+      'demo traffic',
+    );
+  }
+
+  void worker;
+  console.log(`
+  edgepulse is running
+    Dashboard   ${workerUrl}/
+    Ingest      POST ${workerUrl}/v1/events
+    Metrics     GET  ${workerUrl}/v1/metrics?metric=events&eventType=page_view
+    Live        ws://127.0.0.1:${flags.port}/v1/live
+    ClickHouse  ${clickhouseUrl}  (data in ${flags['clickhouse-data']})
+  ${flags.demo ? 'Demo traffic is being sent. ' : ''}Press Ctrl-C to stop.
+
+  Try:  curl -X POST ${workerUrl}/v1/events -H 'Content-Type: application/json' \\
+          -d '{"eventType":"page_view","timestamp":'$(date +%s)',"dimensions":{"country":"US"}}'
+`);
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  await shutdown(1);
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { postJson, request, uniqueEventType } from './helpers.ts';
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+async function expectError(response: Response, status: number, code: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('Content-Type')).toContain('application/json');
+  const body: ErrorBody = await response.json();
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+}
+
+describe('POST /v1/events input handling', () => {
+  it('accepts a single event object, an array, and an { events } envelope', async () => {
+    const eventType = uniqueEventType('shape');
+    const event = { eventType, timestamp: Date.now() };
+    for (const body of [event, [event, event], { events: [event] }]) {
+      const response = await postJson('/v1/events', body);
+      expect(response.status).toBe(202);
+    }
+  });
+
+  it('rejects malformed JSON with 400 malformed_json', async () => {
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"events": [' }), 400, 'malformed_json');
+  });
+
+  it('rejects an unsupported content type with 415', async () => {
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=b' }), 415, 'unsupported_media_type');
+  });
+
+  it('sniffs text/plain bodies (sendBeacon) as JSON', async () => {
+    const response = await request('/v1/events', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      body: JSON.stringify({ eventType: uniqueEventType('beacon'), timestamp: Date.now() }),
+    });
+    expect(response.status).toBe(202);
+  });
+
+  it('rejects an empty batch and an empty body with 400', async () => {
+    await expectError(await postJson('/v1/events', { events: [] }), 400, 'empty_batch');
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' } }), 400, 'empty_body');
+  });
+
+  it('rejects a body that is not an event list with 400 invalid_body', async () => {
+    await expectError(await postJson('/v1/events', { hello: 'world' }), 400, 'invalid_body');
+  });
+
+  it('rejects more events than the per-request limit with 413', async () => {
+    const events = Array.from({ length: 1001 }, () => ({ eventType: 'x', timestamp: Date.now() }));
+    await expectError(await postJson('/v1/events', { events }), 413, 'too_many_events');
+  });
+
+  it('rejects a body over the byte limit with 413', async () => {
+    const padding = 'x'.repeat(1_100_000);
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"pad":"${padding}"}` }), 413, 'payload_too_large');
+  });
+
+  it('accepts the good events of a mixed batch and reports each bad one by index', async () => {
+    const eventType = uniqueEventType('mixed');
+    const now = Date.now();
+    const response = await postJson('/v1/events', {
+      events: [
+        { eventType, timestamp: now },
+        { eventType: '', timestamp: now },
+        { eventType, timestamp: 'yesterday' },
+        { eventType, timestamp: now, value: 'NaN' },
+        { eventType, timestamp: now + 3_600_000 },
+        { eventType, timestamp: now, dimensions: { country: 'DE' } },
+      ],
+    });
+    expect(response.status).toBe(202);
+    const body: { accepted: number; rejected: Array<{ index: number; code: string }> } = await response.json();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r) => [r.index, r.code])).toEqual([
+      [1, 'invalid_event_type'],
+      [2, 'invalid_timestamp'],
+      [3, 'invalid_value'],
+      [4, 'timestamp_in_future'],
+    ]);
+  });
+
+  it('counts a retried eventId once and reports it as a duplicate', async () => {
+    const eventType = uniqueEventType('retry');
+    const events = [1, 2, 3].map((i) => ({ eventId: `${eventType}-${i}`, eventType, timestamp: Date.now(), userId: `u${i}` }));
+    const first: { accepted: number; duplicates: number } = await (await postJson('/v1/events', { events })).json();
+    const second: { accepted: number; duplicates: number } = await (await postJson('/v1/events', { events })).json();
+    expect(first.duplicates).toBe(0);
+    expect(second.duplicates).toBe(3);
+  });
+
+  it('answers unknown routes and wrong methods with a JSON 404', async () => {
+    await expectError(await request('/v1/nope'), 404, 'not_found');
+  });
+
+  it('answers a plain GET on /v1/live with 426', async () => {
+    await expectError(await request('/v1/live'), 426, 'upgrade_required');
+  });
+});
