@@ -145,7 +145,9 @@ export function validateEvent(raw: unknown, options: ValidationOptions): EventRe
 type DimensionsResult = { ok: true; dimensions: Record<string, string> } | { ok: false; code: string; message: string };
 
 function parseDimensions(raw: unknown): DimensionsResult {
-  const dimensions: Record<string, string> = Object.create(null) as Record<string, string>;
+  // A plain object (RPC's structured clone refuses null-prototype ones); the
+  // keys that could reach the prototype are rejected below.
+  const dimensions: Record<string, string> = {};
   if (raw === undefined || raw === null) return { ok: true, dimensions };
   if (!isPlainObject(raw)) return reject('invalid_dimensions', 'dimensions must be an object of string values.');
   const entries = Object.entries(raw);

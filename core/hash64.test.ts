@@ -87,6 +87,7 @@ describe('hash64 (MurmurHash3_x86_128, low 64 bits)', () => {
       'trailing high \ud83d',
       '\udc00\ud800',
       'x'.repeat(1000) + 'ü'.repeat(500) + '😀'.repeat(300), // grows the scratch buffer
+      'y'.repeat(30_000) + 'é\ud800', // beyond the retained scratch size: temporary buffer
     ];
     let state = 12345;
     for (let n = 0; n < 300; n++) {

@@ -32,9 +32,11 @@ const C2 = 0xab0e9789;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93;
 
-/** Reusable UTF-8 scratch buffer (grown on demand). */
+/** Reusable UTF-8 scratch buffer (grown on demand up to MAX_SCRATCH bytes). */
 let scratch = new Uint8Array(256);
 let scratchView = new DataView(scratch.buffer);
+/** Longer strings get a temporary buffer so a single huge key does not pin memory. */
+const MAX_SCRATCH = 1 << 16;
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -176,22 +178,13 @@ function murmur(view: DataView, len: number, seed: number, out: Uint32Array, ful
   }
 }
 
-function growScratch(minBytes: number): void {
-  let size = scratch.length;
-  while (size < minBytes) size *= 2;
-  scratch = new Uint8Array(size);
-  scratchView = new DataView(scratch.buffer);
-}
-
 /**
- * UTF-8 encodes `s` into the scratch buffer and returns the byte length.
- * Identical to `TextEncoder#encode` (lone surrogates -> U+FFFD, EF BF BD).
+ * UTF-8 encodes `s` into `buf` (which must hold 3 bytes per UTF-16 code unit)
+ * and returns the byte length. Identical to `TextEncoder#encode` (lone
+ * surrogates -> U+FFFD, EF BF BD).
  */
-function encodeUtf8(s: string): number {
+function encodeUtf8(s: string, buf: Uint8Array): number {
   const n = s.length;
-  // Worst case 3 bytes per UTF-16 code unit.
-  if (n * 3 > scratch.length) growScratch(n * 3);
-  const buf = scratch;
   let pos = 0;
   let i = 0;
   // ASCII fast path.
@@ -235,8 +228,20 @@ function encodeUtf8(s: string): number {
  * free: the hot path used by `HyperLogLog#add`.
  */
 export function hash64Into(value: string, out: Uint32Array, seed = 0): void {
-  const len = encodeUtf8(value);
-  murmur(scratchView, len, seed, out, false);
+  // Worst case 3 bytes per UTF-16 code unit.
+  const need = value.length * 3;
+  if (need > scratch.length) {
+    if (need > MAX_SCRATCH) {
+      const buf = new Uint8Array(need);
+      murmur(new DataView(buf.buffer), encodeUtf8(value, buf), seed, out, false);
+      return;
+    }
+    let size = scratch.length;
+    while (size < need) size *= 2;
+    scratch = new Uint8Array(size);
+    scratchView = new DataView(scratch.buffer);
+  }
+  murmur(scratchView, encodeUtf8(value, scratch), seed, out, false);
 }
 
 /** Like {@link hash64Into} for raw bytes. */

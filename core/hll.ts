@@ -48,6 +48,14 @@
  *   Sketches are only mergeable/comparable when built with this hash (seed 0);
  *   the version byte will change if the hash or the layout ever does.
  *
+ * Accuracy (measured by bench/hll.ts and asserted by hll.test.ts): for
+ * p >= 8 the relative RMSE is <= 1.04/sqrt(m) over the whole range with no
+ * measurable bias; sets of up to 3m/16 distinct items (3072 at p = 14) are
+ * counted exactly up to rare +-1 bucket collisions, so sets of <= 100 items
+ * are exact for p >= 10. With very few registers (p < 8) HyperLogLog itself
+ * degrades: the error distribution is skewed, with a relative bias of about
+ * 1/m and occasional estimates beyond 4 standard errors.
+ *
  * Pure ECMAScript (typed arrays only): runs in workerd, browsers and Node.
  */
 
@@ -204,6 +212,7 @@ export class HyperLogLog {
 
   /** Adds a string (hashed as UTF-8). Returns true if the sketch changed. */
   add(value: string): boolean {
+    if (typeof value !== 'string') throw new TypeError(`HyperLogLog.add expects a string, got ${typeof value}`);
     hash64Into(value, hashOut);
     return this.addHash(hashOut[0] ?? 0, hashOut[1] ?? 0);
   }
@@ -282,11 +291,15 @@ export class HyperLogLog {
       if (this.#regs === null) this.#toDense();
       const regs = this.#regs;
       if (regs === null) throw new Error('unreachable: dense conversion failed');
+      const hist = this.#hist;
+      hist.fill(0);
       for (let i = 0; i < regs.length; i++) {
-        const v = otherRegs[i] ?? 0;
-        if (v > (regs[i] ?? 0)) regs[i] = v;
+        let v = otherRegs[i] ?? 0;
+        const mine = regs[i] ?? 0;
+        if (v > mine) regs[i] = v;
+        else v = mine;
+        hist[v] = (hist[v] ?? 0) + 1;
       }
-      this.#rebuildHistogram();
       return this;
     }
     const table = other.#table;
@@ -421,7 +434,13 @@ export class HyperLogLog {
       }
     } else {
       const entries = this.#sortedEntries();
-      out = new Uint8Array(this.serializedSize());
+      let size = FRAME_BYTES + varintSize(entries.length);
+      for (let i = 0, prev = 0; i < entries.length; i++) {
+        const e = entries[i] ?? 0;
+        size += varintSize(e - prev);
+        prev = e;
+      }
+      out = new Uint8Array(size);
       out[2] = REPR_SPARSE;
       pos = writeVarint(out, pos, entries.length);
       let prev = 0;
@@ -484,6 +503,12 @@ export class HyperLogLog {
     // Every entry takes at least one byte, and there are at most 2^25 indices.
     if (k > bodyEnd - reader.pos || k > SPARSE_M) throw new HyperLogLogFormatError(`sparse entry count ${k} does not fit the ${len} input bytes`);
     const hll = new HyperLogLog({ precision: p, sparse: true });
+    if (k <= hll.#sparseLimit) {
+      // Pre-size the table (load <= 3/4, at most m/4 slots) to avoid rehashing.
+      let cap = hll.#table?.length ?? 4;
+      while (4 * k > 3 * cap) cap *= 2;
+      hll.#table = new Uint32Array(cap);
+    }
     let prev = 0;
     let prevIdx = -1;
     for (let i = 0; i < k; i++) {
@@ -627,14 +652,18 @@ function writeVarint(out: Uint8Array, pos: number, v: number): number {
 
 /** Reads an unsigned LEB128 varint of at most 5 bytes / 31 bits from bytes[reader.pos..end). */
 function readVarint(bytes: Uint8Array, reader: { pos: number }, end: number): number {
+  let pos = reader.pos;
   let result = 0;
-  let shift = 0;
-  for (;;) {
-    if (reader.pos >= end) throw new HyperLogLogFormatError('truncated varint');
-    const b = bytes[reader.pos++] ?? 0;
-    if (shift === 28 && b > 0x07) throw new HyperLogLogFormatError('varint exceeds 31 bits');
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return result;
-    shift += 7;
+  let scale = 1;
+  for (let i = 0; ; i++) {
+    if (pos >= end) throw new HyperLogLogFormatError('truncated varint');
+    const b = bytes[pos++] ?? 0;
+    if (i === 4 && b > 0x07) throw new HyperLogLogFormatError('varint exceeds 31 bits');
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      reader.pos = pos;
+      return result;
+    }
+    scale *= 128;
   }
 }

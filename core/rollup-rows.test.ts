@@ -65,7 +65,7 @@ describe('toRollupRow', () => {
 
 describe('dedupToken', () => {
   it('is deterministic', () => {
-    expect(dedupToken('proj', 3, 42)).toBe(dedupToken('proj', 3, 42));
+    expect(dedupToken('proj', 3, 'inc-1', 42)).toBe(dedupToken('proj', 3, 'inc-1', 42));
   });
 
   it('differs when project, shard or sequence differs', () => {
@@ -73,14 +73,18 @@ describe('dedupToken', () => {
     const projects = ['a', 'b', 'a:1', 'a:1:2'];
     for (const project of projects) {
       for (let shard = 0; shard < 13; shard++) {
-        for (let sequence = 0; sequence < 13; sequence++) tokens.add(dedupToken(project, shard, sequence));
+        for (let sequence = 0; sequence < 13; sequence++) tokens.add(dedupToken(project, shard, 'inc-1', sequence));
       }
     }
     expect(tokens.size).toBe(projects.length * 13 * 13);
   });
 
   it('does not collide when digits could be regrouped', () => {
-    expect(dedupToken('p', 1, 23)).not.toBe(dedupToken('p', 12, 3));
-    expect(dedupToken('p1', 2, 3)).not.toBe(dedupToken('p', 12, 3));
+    expect(dedupToken('p', 1, 'i', 23)).not.toBe(dedupToken('p', 12, 'i', 3));
+    expect(dedupToken('p1', 2, 'i', 3)).not.toBe(dedupToken('p', 12, 'i', 3));
+  });
+
+  it('differs between incarnations of a shard whose storage was wiped', () => {
+    expect(dedupToken('p', 1, 'first', 1)).not.toBe(dedupToken('p', 1, 'second', 1));
   });
 });

@@ -49,7 +49,12 @@ export function clickHouseDateTime(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-/** Deterministic: the same sealed batch always carries the same token. */
-export function dedupToken(projectId: string, shard: number, sequence: number): string {
-  return `edgepulse:${projectId}:${shard}:${sequence}`;
+/**
+ * Deterministic: the same sealed batch always carries the same token. The
+ * incarnation (random, minted when a shard's storage is first created) keeps
+ * a shard whose storage was wiped from reusing an old token for new rows,
+ * which ClickHouse would silently drop as a duplicate.
+ */
+export function dedupToken(projectId: string, shard: number, incarnation: string, sequence: number): string {
+  return `edgepulse:${projectId}:${shard}:${incarnation}:${sequence}`;
 }

@@ -63,6 +63,7 @@ export class ShardAggregator extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS seen_events_by_time ON seen_events (seen_at);
     `);
+    if (this.getMeta('incarnation') === null) this.setMeta('incarnation', crypto.randomUUID());
   }
 
   /** Counts a batch. Returns once the change is durable, so the edge's 202 means "will be counted". */
@@ -176,7 +177,7 @@ export class ShardAggregator extends DurableObject<Env> {
       this.sql.exec(
         'INSERT INTO sealed_batches (sequence, token, rows_json, sealed_at) VALUES (?, ?, ?, ?)',
         sequence,
-        dedupToken(identity.projectId, identity.shard, sequence),
+        dedupToken(identity.projectId, identity.shard, this.getMeta('incarnation') ?? '', sequence),
         JSON.stringify(rollupRows),
         now,
       );
@@ -205,7 +206,8 @@ export class ShardAggregator extends DurableObject<Env> {
             table: TABLES.eventsPerMinute,
             values,
             format: 'JSONEachRow',
-            clickhouse_settings: { insert_deduplication_token: batch.token },
+            // Synchronous insert: ClickHouse 26 defaults async_insert=1, which would acknowledge before the block is deduplicated and stored.
+            clickhouse_settings: { insert_deduplication_token: batch.token, async_insert: 0 },
           });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);

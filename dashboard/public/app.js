@@ -263,7 +263,8 @@ class Dashboard {
   renderAll() {
     const now = Date.now();
     const serverNow = this.serverNow();
-    for (const tile of this.tiles) tile.render(serverNow, now);
+    const connected = this.live.status.state === 'open';
+    for (const tile of this.tiles) tile.render(serverNow, now, connected);
     this.renderSummary();
     this.renderStatus();
   }
@@ -309,6 +310,7 @@ class Dashboard {
     let current = 0;
     let previous = 0;
     let rangeTotal = 0;
+    let anyRange = false;
     let anyCurrent = false;
     let anyPrevious = false;
     let revenue = 0;
@@ -328,7 +330,8 @@ class Dashboard {
       }
       const total = tile.count.total();
       rangeTotal += total.sum;
-      if (tile.eventType === 'error') errors = total.sum;
+      if (total.unknown < tile.minutes) anyRange = true;
+      if (tile.eventType === 'error' && total.unknown < tile.minutes) errors = total.sum;
       if (tile.value) {
         const v = tile.value.total();
         if (v.unknown < tile.minutes) {
@@ -339,13 +342,14 @@ class Dashboard {
     }
     const range = rangeLabel(this.config.minutes);
     const kpis = [
-      ['All events · this minute', anyCurrent ? formatCount(current) : '—'],
-      ['Events / s · previous minute', anyPrevious ? (previous / 60).toFixed(1) : '—'],
-      [`All events · last ${range}`, formatCount(rangeTotal)],
+      ['Events this minute', anyCurrent ? formatCount(current) : '—'],
+      ['Events/s · prev. minute', anyPrevious ? (previous / 60).toFixed(1) : '—'],
+      [`Events · last ${range}`, anyRange ? formatCount(rangeTotal) : '—'],
     ];
     if (this.tiles.some((t) => t.value)) kpis.push([`Revenue · last ${range}`, anyRevenue ? formatMoney(revenue) : '—']);
-    if (errors !== null) {
-      kpis.push([`Error share · last ${range}`, rangeTotal > 0 ? `${((errors / rangeTotal) * 100).toFixed(2)} %` : '—']);
+    if (this.tiles.some((t) => t.eventType === 'error')) {
+      const share = errors !== null && rangeTotal > 0 ? `${((errors / rangeTotal) * 100).toFixed(2)} %` : '—';
+      kpis.push([`Error share · ${range}`, share]);
     }
     if (this.summaryEl.childElementCount !== kpis.length) {
       this.summaryEl.replaceChildren(

@@ -122,8 +122,9 @@ export class Tile {
    * Redraws numbers and charts.
    * @param {number} serverNow best estimate of the server clock
    * @param {number} localNow
+   * @param {boolean} connected whether the live socket is open
    */
-  render(serverNow, localNow) {
+  render(serverNow, localNow, connected) {
     const head = this.count.headMs;
     const secondsIn = Math.min(60, Math.max(0, (serverNow - head) / 1000));
     this.current.label.textContent = `This minute · ${formatClock(head)}`;
@@ -153,7 +154,7 @@ export class Tile {
     this.countChart.setData(this.count.toChart(), empty);
     if (this.value && this.valueChart) this.valueChart.setData(this.value.toChart(), this.emptyText(this.value));
 
-    this.renderState(localNow);
+    this.renderState(localNow, connected);
   }
 
   /** @param {MinuteSeries} series */
@@ -165,14 +166,21 @@ export class Tile {
     return null;
   }
 
-  /** @param {number} localNow */
-  renderState(localNow) {
+  /**
+   * @param {number} localNow
+   * @param {boolean} connected
+   */
+  renderState(localNow, connected) {
     const problem = typeof this.snapshot === 'object' ? this.snapshot : null;
     this.errorBox.hidden = problem === null;
     if (problem) this.errorText.textContent = `History unavailable: ${problem.message} (${problem.code})`;
 
     const lastDelta = Math.max(this.count.lastDeltaAt, this.value?.lastDeltaAt ?? 0);
-    if (typeof this.live === 'object') {
+    if (!connected) {
+      this.badge.className = 'badge';
+      this.badge.textContent = 'offline';
+      this.badge.title = 'Not connected to live updates; the numbers are as of the last update';
+    } else if (typeof this.live === 'object') {
       this.badge.className = 'badge badge--error';
       this.badge.textContent = 'live error';
       this.badge.title = `${this.live.message} (${this.live.code})`;

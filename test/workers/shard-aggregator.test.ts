@@ -51,11 +51,13 @@ describe('ShardAggregator', () => {
     // Seal without sending, then send twice: the "lost acknowledgement" case.
     const sealed = await runInDurableObject(stub, (instance: ShardAggregator) => instance.sealClosedWindows(Date.now()));
     expect(sealed).not.toBeNull();
-    const token = dedupToken(projectId(), 3, sealed ?? -1);
-    const rowsJson = await runInDurableObject(stub, (_instance: ShardAggregator, state) => {
-      const row = state.storage.sql.exec<{ rows_json: string }>('SELECT rows_json FROM sealed_batches WHERE token = ?', token).one();
-      return row.rows_json;
+    const { token, rowsJson } = await runInDurableObject(stub, (_instance: ShardAggregator, state) => {
+      const row = state.storage.sql
+        .exec<{ token: string; rows_json: string }>('SELECT token, rows_json FROM sealed_batches WHERE sequence = ?', sealed ?? -1)
+        .one();
+      return { token: row.token, rowsJson: row.rows_json };
     });
+    expect(token).toMatch(new RegExp(`^${dedupToken(projectId(), 3, '[0-9a-f-]{36}', sealed ?? -1)}$`));
     const { clickHouse } = await import('./helpers.ts');
     const client = clickHouse();
     await client.insert({ table: 'events_1m', values: JSON.parse(rowsJson) as object[], format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: token } });
