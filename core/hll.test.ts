@@ -91,7 +91,9 @@ function accuracy(p: number, trials: number, checkpoints: number[], seed: number
  * The accuracy properties of the issue, at standard error SE = 1.04/sqrt(m):
  * - RMSE <= 1.1 SE at every cardinality;
  * - no bias: the mean signed error is within 4 standard errors of the mean
- *   (RMSE / sqrt(trials)) of zero;
+ *   (RMSE / sqrt(trials)) of zero, or negligible (< 0.02 SE: in the sparse
+ *   range count() is an integer, and its only error is a rare -1 when two
+ *   items share a 25-bit bucket, which is not a normally distributed error);
  * - tails: with `strictMax`, every single estimate is within 4 SE. That is a
  *   statement about a sample: even an ideal estimator with error sd = 1.0 SE
  *   exceeds 4 SE once in ~16,000 estimates, so runs with thousands of
@@ -105,7 +107,7 @@ function expectAccurate(stats: Stats[], p: number, strictMax: boolean): void {
   for (const s of stats) {
     const ctx = `p=${p} n=${s.n}: rmse=${(s.rmse / se).toFixed(3)}SE bias=${(s.bias / se).toFixed(3)}SE max=${(s.maxAbs / se).toFixed(2)}SE`;
     expect(s.rmse, ctx).toBeLessThanOrEqual(1.1 * se);
-    expect(Math.abs(s.bias), ctx).toBeLessThanOrEqual((4 * s.rmse) / Math.sqrt(s.trials));
+    expect(Math.abs(s.bias), ctx).toBeLessThanOrEqual(Math.max((4 * s.rmse) / Math.sqrt(s.trials), 0.02 * se));
     expect(s.maxAbs, ctx).toBeLessThanOrEqual((strictMax ? 4 : 5) * se);
     beyond4 += s.beyond4;
     estimates += s.trials;

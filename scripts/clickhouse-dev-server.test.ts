@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createClient, ClickHouseError, type ClickHouseClient } from '@clickhouse/client-web';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawnClickHouseDevServer, type SpawnedClickHouse } from '../test/clickhouse.global-setup.ts';
+import { spawnClickHouseDevServer, type SpawnedClickHouse } from './lib/spawn-clickhouse.ts';
 
 const url = inject('clickhouseUrl');
 const clients: ClickHouseClient[] = [];

@@ -641,7 +641,7 @@ async function main(): Promise<void> {
       `rejected ${s.rejected}`,
       ...(s.duplicates > 0 ? [`duplicates ${s.duplicates}`] : []),
       `http errors ${s.httpErrors}`,
-      ...(sender.pendingEvents > 0 ? [`queued ${sender.pendingEvents}`] : []),
+      ...(sender.failures > 0 || sender.pendingEvents > cli.rate ? [`queued ${sender.pendingEvents}`] : []),
       ...(s.dropped > 0 ? [`dropped ${s.dropped}`] : []),
       ...(burst && !final ? [`burst: ${burst.kind}`] : []),
       ...(sender.failures > 0 && s.lastError ? [`server unreachable (${s.lastError}), retrying`] : []),

@@ -4,10 +4,12 @@
  * local Durable Objects (wrangler dev) serving the API and the dashboard ->
  * optional synthetic traffic. Ctrl-C stops everything.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { applyMigrations } from './migrate.ts';
 import { startChild, type StartedChild } from './lib/child-process.ts';
+import { spawnClickHouseDevServer } from './lib/spawn-clickhouse.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,6 +38,11 @@ async function shutdown(code: number): Promise<never> {
 
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// If whatever started us (npm, a terminal) goes away without a signal, do not leave servers behind.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) void shutdown(0);
+}, 1000).unref();
 
 function watch(started: StartedChild, name: string): StartedChild {
   children.push(started);
@@ -48,16 +55,16 @@ function watch(started: StartedChild, name: string): StartedChild {
 }
 
 async function main(): Promise<void> {
-  const clickhouse = watch(
-    await startChild(node, [join(root, 'scripts/clickhouse-dev-server.ts'), '--port', flags['clickhouse-port'], '--data', flags['clickhouse-data']], {
-      ready: /listening on (http:\/\/\S+)/,
-      timeoutMs: 120_000,
-      label: 'clickhouse',
-      cwd: root,
-    }),
-    'ClickHouse dev server',
-  );
-  const clickhouseUrl = clickhouse.readyMatch[1] ?? `http://127.0.0.1:${flags['clickhouse-port']}`;
+  // Secrets live in .dev.vars locally (gitignored); the dev ClickHouse has no password.
+  const devVars = join(root, '.dev.vars');
+  if (!existsSync(devVars)) writeFileSync(devVars, 'CLICKHOUSE_PASSWORD=\n');
+  const clickhouse = await spawnClickHouseDevServer({
+    dataDir: join(root, flags['clickhouse-data']),
+    port: Number(flags['clickhouse-port']),
+    label: 'clickhouse',
+  });
+  watch(clickhouse.process, 'ClickHouse dev server');
+  const clickhouseUrl = clickhouse.url;
   const migrations = await applyMigrations({ url: clickhouseUrl });
   console.log(`[migrate] applied ${migrations.applied.length}, already applied ${migrations.skipped.length}`);
 

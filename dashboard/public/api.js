@@ -70,9 +70,8 @@ export class Api {
   async catalog() {
     const body = await this.get('/v1/catalog');
     const o = asObject(body);
-    const eventTypes = stringList(o?.eventTypes);
-    if (!o || eventTypes.length === 0) throw new ApiError('invalid_response', 'The catalog lists no event types.', 200);
-    return { eventTypes, dimensions: stringList(o.dimensions), demo: o.demo === true };
+    if (!o || !Array.isArray(o.eventTypes)) throw new ApiError('invalid_response', 'The catalog has no eventTypes list.', 200);
+    return { eventTypes: stringList(o.eventTypes), dimensions: stringList(o.dimensions), demo: o.demo === true };
   }
 
   /**

@@ -43,8 +43,8 @@ class Dashboard {
     /** @type {Map<string, TopicTarget>} */
     this.topics = new Map();
     this.headMs = floorToMinute(this.serverNow());
-    /** Local time of the last valid delta on any topic, 0 if none. */
-    this.lastDeltaAt = 0;
+    /** Local time of the last valid delta (or heartbeat) on any topic, 0 if none. */
+    this.lastUpdateAt = 0;
     /** @type {Map<Tile, { attempt: number, timer: ReturnType<typeof setTimeout> | undefined }>} */
     this.snapshotRetries = new Map();
     this.renderQueued = false;
@@ -110,7 +110,12 @@ class Dashboard {
       const catalog = await this.api.catalog();
       this.syncClock();
       if (catalog.demo) this.demoBanner();
-      types = override ?? catalog.eventTypes;
+      if (override) types = override;
+      else if (catalog.eventTypes.length > 0) types = orderEventTypes(catalog.eventTypes);
+      else {
+        this.notice('info', 'No events recorded yet; showing the demo event types until some arrive.', 'catalog-empty');
+        types = DEMO_EVENT_TYPES;
+      }
     } catch (err) {
       const e = toApiError(err);
       const fallback = override ? 'the event types from the URL' : 'the demo event types';
@@ -220,9 +225,14 @@ class Dashboard {
       if (target && typeof target.tile.live !== 'object') target.tile.live = 'subscribed';
       return;
     }
+    if (o.type === 'heartbeat') {
+      // Optional: lets a server with no traffic prove the pipeline is alive.
+      this.lastUpdateAt = now;
+      return;
+    }
     const delta = parseDelta(o);
     if (!delta || !target) return; // unknown frames and topics are not ours to judge
-    this.lastDeltaAt = now;
+    this.lastUpdateAt = now;
     // A window newer than our clock's current minute means our clock is behind:
     // shift every chart together so their x axes stay aligned.
     if (delta.windowStartMs > this.headMs && delta.windowStartMs <= this.headMs + 2 * MINUTE_MS) {
@@ -276,15 +286,15 @@ class Dashboard {
     let state;
     let text;
     if (s.state === 'open') {
-      const since = Math.max(this.lastDeltaAt, s.openedAt ?? now);
+      const since = Math.max(this.lastUpdateAt, s.openedAt ?? now);
       const age = now - since;
       if (age > STALE_AFTER_MS) {
         state = 'stale';
         text = `Stale: no update for ${Math.floor(age / 1000)} s`;
       } else {
         state = 'live';
-        text = this.lastDeltaAt >= (s.openedAt ?? now)
-          ? `Live · last update ${formatDuration((now - this.lastDeltaAt) / 1000)} ago`
+        text = this.lastUpdateAt >= (s.openedAt ?? now)
+          ? `Live · last update ${formatDuration((now - this.lastUpdateAt) / 1000)} ago`
           : 'Live · waiting for the first update';
       }
     } else if (s.state === 'reconnecting') {
@@ -403,6 +413,18 @@ function createNotice(kind, text, id) {
   close.addEventListener('click', () => box.remove());
   box.append(el('span', 'notice-text', text), close);
   return box;
+}
+
+/**
+ * The familiar types in funnel order first, the rest alphabetically.
+ * @param {string[]} eventTypes
+ */
+function orderEventTypes(eventTypes) {
+  const rank = (/** @type {string} */ t) => {
+    const i = DEMO_EVENT_TYPES.indexOf(t);
+    return i === -1 ? DEMO_EVENT_TYPES.length : i;
+  };
+  return [...eventTypes].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 /** @param {unknown} err */

@@ -50,8 +50,20 @@ export class AreaChart {
     this.canvas.addEventListener('pointermove', (e) => this.onPointer(e));
     this.canvas.addEventListener('pointerdown', (e) => this.onPointer(e));
     this.canvas.addEventListener('pointerleave', () => this.setHover(null));
-    matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`).addEventListener('change', () => this.resize(), { once: true });
+    this.watchPixelRatio();
     this.resize();
+  }
+
+  /** Redraw at the new density when the window moves to a screen with another pixel ratio. */
+  watchPixelRatio() {
+    matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`).addEventListener(
+      'change',
+      () => {
+        this.resize();
+        this.watchPixelRatio();
+      },
+      { once: true },
+    );
   }
 
   /**
@@ -294,7 +306,10 @@ export class AreaChart {
     this.tooltip.hidden = false;
     const tipWidth = this.tooltip.offsetWidth;
     const left = Math.min(Math.max(4, xx - tipWidth / 2), this.cssWidth - tipWidth - 4);
-    this.tooltip.style.transform = `translate(${Math.round(left)}px, 0)`;
+    // Keep the hovered point visible: the tooltip goes below a point in the upper half.
+    const pointY = p.value === null ? plotBottom : y(p.value);
+    const top = pointY < plotTop + (plotBottom - plotTop) / 2 ? plotBottom - this.tooltip.offsetHeight - 4 : 0;
+    this.tooltip.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
   }
 
   /** @param {PointerEvent} e */

@@ -7,7 +7,10 @@
  * - the snapshot (`GET /v1/metrics`), zero-filled per minute;
  * - live deltas, each the *absolute* total of one window so far.
  * A live value received after the snapshot request was sent is at least as
- * fresh as the snapshot, so it wins; anything older is replaced by the snapshot.
+ * fresh as the snapshot, so it wins; anything older is replaced by the snapshot,
+ * except in the two newest windows: the store only has a window once it was
+ * flushed (after the allowed lateness), so there a lower snapshot value means
+ * "not flushed yet", not "fewer events".
  */
 
 export const MINUTE_MS = 60_000;
@@ -94,10 +97,15 @@ export class MinuteSeries {
     }
     const from = Math.max(floorToMinute(rangeStart), this.startMs);
     const to = Math.min(rangeEnd, this.headMs + MINUTE_MS);
+    const unflushedFrom = this.headMs - MINUTE_MS;
     for (let w = from; w < to; w += MINUTE_MS) {
       const existing = this.points.get(w);
-      if (existing && existing.source === 'live' && existing.observedAt >= requestedAt) continue;
-      this.points.set(w, { value: byWindow.get(w) ?? 0, source: 'snapshot', observedAt: requestedAt });
+      const value = byWindow.get(w) ?? 0;
+      if (existing?.source === 'live') {
+        if (existing.observedAt >= requestedAt) continue;
+        if (w >= unflushedFrom && existing.value > value) continue;
+      }
+      this.points.set(w, { value, source: 'snapshot', observedAt: requestedAt });
     }
   }
 
@@ -111,9 +119,11 @@ export class MinuteSeries {
     if (w % MINUTE_MS !== 0 || !Number.isFinite(delta.value)) return 'invalid';
     if (w > this.headMs + MAX_FUTURE_WINDOW_MS) return 'future';
     if (delta.seq !== null) {
-      // A lower seq is a reordered, stale frame, unless it opens a newer window
-      // than any seen: then the server's counter restarted (e.g. an evicted object).
-      if (delta.seq < this.lastSeq && w <= this.lastWindowMs) return 'stale-seq';
+      // A lower seq is a reordered, stale frame, unless the server's counter
+      // restarted (an evicted object keeps its hibernated sockets but starts
+      // again at 1), which also shows as a lower seq opening a newer window.
+      const restarted = delta.seq <= 1 || w > this.lastWindowMs;
+      if (delta.seq < this.lastSeq && !restarted) return 'stale-seq';
       this.lastSeq = delta.seq;
     }
     this.lastWindowMs = Math.max(this.lastWindowMs, w);

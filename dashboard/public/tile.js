@@ -214,6 +214,7 @@ function coverageNote(unknown, minutes) {
 
 /** @param {number} perSecond */
 function formatRate(perSecond) {
+  if (perSecond === 0) return '0';
   return perSecond >= 10 ? formatCount(Math.round(perSecond)) : perSecond.toFixed(perSecond >= 1 ? 1 : 2);
 }
 
