@@ -113,7 +113,7 @@ class Dashboard {
       if (override) types = override;
       else if (catalog.eventTypes.length > 0) types = orderEventTypes(catalog.eventTypes);
       else {
-        this.notice('info', 'No events recorded yet; showing the demo event types until some arrive.', 'catalog-empty');
+        this.notice('info', 'No events recorded yet; showing the demo event types. Reload once events arrive.', 'catalog-empty');
         types = DEMO_EVENT_TYPES;
       }
     } catch (err) {
