@@ -12,13 +12,14 @@ export default defineConfig({
   test: {
     projects: [
       defineProject({
-        test: { name: 'unit', environment: 'node', include: ['core/**/*.test.ts', 'dashboard/**/*.test.ts'] },
+        test: { name: 'unit', environment: 'node', include: ['core/**/*.test.ts', 'dashboard/**/*.test.{ts,js}', 'scripts/demo-traffic.test.ts'] },
       }),
       defineProject({
         test: {
           name: 'node-integration',
           environment: 'node',
           include: ['scripts/**/*.test.ts', 'test/node/**/*.test.ts'],
+          exclude: ['scripts/demo-traffic.test.ts'],
           globalSetup: ['test/clickhouse.global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -31,6 +31,7 @@ export interface PartialAggregate {
 
 /** ShardAggregator -> Broadcast: absolute partials, so a re-sent push is harmless. */
 export interface ShardPartials {
+  projectId: string;
   shard: number;
   windowMs: number;
   groups: PartialAggregate[];

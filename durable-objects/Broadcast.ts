@@ -1,7 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { parseDimensionsKey } from '../core/dimensions.ts';
 import { isPlainObject } from '../core/events.ts';
-import { parseClientMessage, type LiveDelta, type ShardPartials } from '../core/protocol.ts';
+import { parseClientMessage, type LiveDelta, type PartialAggregate, type ShardPartials } from '../core/protocol.ts';
+import { readConfig } from '../core/config.ts';
+import { shardObjectName } from '../core/shard.ts';
 import { parseTopic, topicMatches, type Topic } from '../core/topics.ts';
 
 const MINUTE_MS = 60_000;
@@ -30,6 +32,13 @@ export class Broadcast extends DurableObject<Env> {
   /** minute start -> (pane start, event type, dims key) -> group. */
   private readonly minutes = new Map<number, Map<string, PaneGroup>>();
   private readonly sequenceByTopic = new Map<string, number>();
+  /** In-memory totals are lost on eviction; the first use after a start re-reads them from the shards. */
+  private rebuild: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  }
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
@@ -46,25 +55,9 @@ export class Broadcast extends DurableObject<Env> {
 
   /** Shard -> broadcast: merge partials and push the changed topics. */
   async publish(partials: ShardPartials): Promise<void> {
-    const changedMinutes = new Map<number, PaneGroup[]>();
-    for (const group of partials.groups) {
-      const minuteStart = group.windowStart - (group.windowStart % MINUTE_MS);
-      let groups = this.minutes.get(minuteStart);
-      if (!groups) {
-        groups = new Map();
-        this.minutes.set(minuteStart, groups);
-      }
-      const key = `${group.windowStart}\u0000${group.eventType}\u0000${group.dimsKey}`;
-      let paneGroup = groups.get(key);
-      if (!paneGroup) {
-        paneGroup = { eventType: group.eventType, dimensions: parseDimensionsKey(group.dimsKey), byShard: new Map() };
-        groups.set(key, paneGroup);
-      }
-      paneGroup.byShard.set(partials.shard, { events: group.events, valueSum: group.valueSum });
-      const changed = changedMinutes.get(minuteStart) ?? [];
-      changed.push(paneGroup);
-      changedMinutes.set(minuteStart, changed);
-    }
+    this.rememberProject(partials.projectId);
+    await this.ensureRebuilt();
+    const changedMinutes = this.merge(partials.shard, partials.groups);
     this.pruneOldMinutes(Date.now());
     for (const ws of this.ctx.getWebSockets()) {
       const topics = this.viewerTopics(ws);
@@ -80,8 +73,74 @@ export class Broadcast extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Partials are running totals that only grow, so the larger value is the
+   * newer one: a late or repeated push can never lower a total.
+   */
+  private merge(shard: number, partials: readonly PartialAggregate[]): Map<number, PaneGroup[]> {
+    const changedMinutes = new Map<number, PaneGroup[]>();
+    for (const group of partials) {
+      const minuteStart = group.windowStart - (group.windowStart % MINUTE_MS);
+      let groups = this.minutes.get(minuteStart);
+      if (!groups) {
+        groups = new Map();
+        this.minutes.set(minuteStart, groups);
+      }
+      const key = `${group.windowStart}\u0000${group.eventType}\u0000${group.dimsKey}`;
+      let paneGroup = groups.get(key);
+      if (!paneGroup) {
+        paneGroup = { eventType: group.eventType, dimensions: parseDimensionsKey(group.dimsKey), byShard: new Map() };
+        groups.set(key, paneGroup);
+      }
+      const previous = paneGroup.byShard.get(shard);
+      if (previous !== undefined && previous.events >= group.events && previous.valueSum >= group.valueSum) continue;
+      paneGroup.byShard.set(shard, {
+        events: Math.max(previous?.events ?? 0, group.events),
+        valueSum: Math.max(previous?.valueSum ?? 0, group.valueSum),
+      });
+      const changed = changedMinutes.get(minuteStart) ?? [];
+      changed.push(paneGroup);
+      changedMinutes.set(minuteStart, changed);
+    }
+    return changedMinutes;
+  }
+
+  private ensureRebuilt(): Promise<void> {
+    this.rebuild ??= this.rebuildFromShards().catch((error: unknown) => {
+      // Try again on the next use; live pushes keep flowing meanwhile.
+      this.rebuild = null;
+      console.warn('Broadcast rebuild from shards failed:', error instanceof Error ? error.message : error);
+    });
+    return this.rebuild;
+  }
+
+  private async rebuildFromShards(): Promise<void> {
+    const projectId = this.projectId();
+    if (projectId === null) return;
+    const { shardCount } = readConfig(this.env);
+    const since = Date.now() - RETENTION_MS;
+    const totals = await Promise.all(
+      Array.from({ length: shardCount }, (_, shard) =>
+        this.env.SHARD_AGGREGATOR.get(this.env.SHARD_AGGREGATOR.idFromName(shardObjectName(projectId, shard))).liveTotals(since),
+      ),
+    );
+    totals.forEach((groups, shard) => this.merge(shard, groups));
+  }
+
+  private rememberProject(projectId: string): void {
+    if (this.projectId() === null) {
+      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', 'project_id', projectId);
+    }
+  }
+
+  private projectId(): string | null {
+    const row = this.ctx.storage.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', 'project_id').toArray()[0];
+    return row?.value ?? null;
+  }
+
   /** Event types and dimension names seen in the retained minutes. */
   async catalog(): Promise<{ eventTypes: string[]; dimensions: string[] }> {
+    await this.ensureRebuilt();
     const eventTypes = new Set<string>();
     const dimensions = new Set<string>();
     for (const groups of this.minutes.values()) {
@@ -121,6 +180,7 @@ export class Broadcast extends DurableObject<Env> {
       ws.serializeAttachment(attachment);
     }
     this.send(ws, { type: 'subscribed', topic: topicName });
+    await this.ensureRebuilt();
     // The current minute's value right away, so a new viewer need not wait for traffic.
     const now = Date.now();
     this.send(ws, this.delta(topic.topic, now - (now % MINUTE_MS)));

@@ -236,6 +236,17 @@ export class ShardAggregator extends DurableObject<Env> {
     return this.lastFlush ?? { status: 'idle' };
   }
 
+  /** Running totals since `sinceMs`, so a restarted Broadcast can rebuild its view. */
+  async liveTotals(sinceMs: number): Promise<PartialAggregate[]> {
+    return this.sql
+      .exec<{ window_start: number; event_type: string; dims_key: string; events: number; value_sum: number }>(
+        'SELECT * FROM live_totals WHERE window_start >= ?',
+        sinceMs,
+      )
+      .toArray()
+      .map((row) => ({ windowStart: row.window_start, eventType: row.event_type, dimsKey: row.dims_key, events: row.events, valueSum: row.value_sum }));
+  }
+
   async stats(): Promise<ShardStats> {
     const identity = this.identity();
     return {
@@ -263,7 +274,7 @@ export class ShardAggregator extends DurableObject<Env> {
         .one();
       return { windowStart: delta.windowStart, eventType: delta.eventType, dimsKey: delta.dimsKey, events: total.events, valueSum: total.value_sum };
     });
-    const partials: ShardPartials = { shard, windowMs: this.config.windowMs, groups };
+    const partials: ShardPartials = { projectId, shard, windowMs: this.config.windowMs, groups };
     const broadcast = this.env.BROADCAST.get(this.env.BROADCAST.idFromName(projectId));
     // The live view is an observer: its failure must never fail ingestion.
     this.ctx.waitUntil(
