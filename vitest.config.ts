@@ -38,13 +38,17 @@ export default defineConfig({
                 ALLOWED_LATENESS_SECONDS: '0',
                 FLUSH_INTERVAL_SECONDS: '1',
                 SHARD_COUNT: '4',
+                ADMIN_TOKEN: 'test-admin-token',
               },
+              // Low enough that a test can trip it; each test file uses its own keys.
+              ratelimits: { INGEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 50, period: 10 } } },
             },
           })),
         ],
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          setupFiles: ['test/workers/setup.ts'],
           globalSetup: ['test/clickhouse.global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 120_000,

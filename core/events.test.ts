@@ -389,7 +389,7 @@ describe('validateBatch', () => {
   });
 
   it('returns empty lists for an empty batch', () => {
-    expect(validateBatch([], options())).toEqual({ accepted: [], rejected: [] });
+    expect(validateBatch([], options())).toEqual({ accepted: [], acceptedIndexes: [], rejected: [] });
   });
 });
 

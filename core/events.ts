@@ -201,18 +201,23 @@ export function parseTimestamp(raw: unknown): number | null {
 
 export interface BatchValidation {
   accepted: ValidEvent[];
+  /** Position in the request of each accepted event, so failures can name them. */
+  acceptedIndexes: number[];
   rejected: EventRejection[];
 }
 
 export function validateBatch(items: readonly unknown[], options: ValidationOptions): BatchValidation {
   const accepted: ValidEvent[] = [];
+  const acceptedIndexes: number[] = [];
   const rejected: EventRejection[] = [];
   items.forEach((item, index) => {
     const result = validateEvent(item, options);
-    if (result.ok) accepted.push(result.event);
-    else rejected.push({ index, code: result.code, message: result.message });
+    if (result.ok) {
+      accepted.push(result.event);
+      acceptedIndexes.push(index);
+    } else rejected.push({ index, code: result.code, message: result.message });
   });
-  return { accepted, rejected };
+  return { accepted, acceptedIndexes, rejected };
 }
 
 function reject(code: string, message: string): { ok: false; code: string; message: string } {

@@ -4,12 +4,13 @@
  * local Durable Objects (wrangler dev) serving the API and the dashboard ->
  * optional synthetic traffic. Ctrl-C stops everything.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { applyMigrations } from './migrate.ts';
 import { startChild, type StartedChild } from './lib/child-process.ts';
 import { spawnClickHouseDevServer } from './lib/spawn-clickhouse.ts';
+import { ensureDemoProject, ensureDevVars } from './lib/demo-project.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -56,8 +57,8 @@ function watch(started: StartedChild, name: string): StartedChild {
 
 async function main(): Promise<void> {
   // Secrets live in .dev.vars locally (gitignored); the dev ClickHouse has no password.
-  const devVars = join(root, '.dev.vars');
-  if (!existsSync(devVars)) writeFileSync(devVars, 'CLICKHOUSE_PASSWORD=\n');
+  const { adminToken } = ensureDevVars(join(root, '.dev.vars'));
+  mkdirSync(join(root, '.data'), { recursive: true });
   const clickhouse = await spawnClickHouseDevServer({
     dataDir: join(root, flags['clickhouse-data']),
     port: Number(flags['clickhouse-port']),
@@ -87,10 +88,11 @@ async function main(): Promise<void> {
     'wrangler dev',
   );
   const workerUrl = `http://127.0.0.1:${flags.port}`;
+  const demo = await ensureDemoProject(workerUrl, adminToken, join(root, '.data/demo-project.json'));
 
   if (flags.demo) {
     watch(
-      await startChild(node, [join(root, 'scripts/demo-traffic.ts'), '--url', workerUrl, '--rate', flags.rate], {
+      await startChild(node, [join(root, 'scripts/demo-traffic.ts'), '--url', workerUrl, '--rate', flags.rate, '--key', demo.server], {
         ready: /./,
         timeoutMs: 30_000,
         label: 'demo',
@@ -103,14 +105,20 @@ async function main(): Promise<void> {
   void worker;
   console.log(`
   edgepulse is running
-    Dashboard   ${workerUrl}/
+    Dashboard   ${workerUrl}/?key=${demo.read}
     Ingest      POST ${workerUrl}/v1/events
     Metrics     GET  ${workerUrl}/v1/metrics?metric=events&eventType=page_view
-    Live        ws://127.0.0.1:${flags.port}/v1/live
+    Live        ws://127.0.0.1:${flags.port}/v1/live?key=<read key>
     ClickHouse  ${clickhouseUrl}  (data in ${flags['clickhouse-data']})
+
+  Demo project "${demo.projectId}" (keys saved in .data/demo-project.json):
+    public write key  ${demo.public}
+    server write key  ${demo.server}
+    read key          ${demo.read}
   ${flags.demo ? 'Demo traffic is being sent. ' : ''}Press Ctrl-C to stop.
 
-  Try:  curl -X POST ${workerUrl}/v1/events -H 'Content-Type: application/json' \\
+  Try:  curl -X POST ${workerUrl}/v1/events -H 'Authorization: Bearer ${demo.server}' \\
+          -H 'Content-Type: application/json' \\
           -d '{"eventType":"page_view","timestamp":'$(date +%s)',"dimensions":{"country":"US"}}'
 `);
 }

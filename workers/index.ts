@@ -1,19 +1,40 @@
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { READ_KINDS } from '../core/keys.ts';
 import type { AppEnv } from './app-env.ts';
+import { requireAdmin, requireKey } from './auth.ts';
 import { handleError, handleNotFound } from './errors.ts';
+import { createKey, createProject, revokeKey } from './routes/admin.ts';
 import { postEvents } from './routes/events.ts';
 import { getLive } from './routes/live.ts';
 import { getCatalog, getMetrics } from './routes/metrics.ts';
 
 export { Broadcast } from '../durable-objects/Broadcast.ts';
+export { ProjectRegistry } from '../durable-objects/ProjectRegistry.ts';
 export { ShardAggregator } from '../durable-objects/ShardAggregator.ts';
 
 export const app = new Hono<AppEnv>();
 
+// Keys, not cookies, authorize every call, so any origin may make the request;
+// public keys are additionally held to their project's Origin allow-list.
+app.use(
+  '/v1/*',
+  cors({
+    origin: (origin) => origin,
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
+    exposeHeaders: ['Retry-After'],
+    maxAge: 86_400,
+  }),
+);
+
 app.post('/v1/events', postEvents);
-app.get('/v1/metrics', getMetrics);
-app.get('/v1/catalog', getCatalog);
-app.get('/v1/live', getLive);
+app.get('/v1/metrics', requireKey(READ_KINDS), getMetrics);
+app.get('/v1/catalog', requireKey(READ_KINDS), getCatalog);
+app.get('/v1/live', requireKey(READ_KINDS), getLive);
+app.post('/v1/admin/projects', requireAdmin(), createProject);
+app.post('/v1/admin/projects/:projectId/keys', requireAdmin(), createKey);
+app.post('/v1/admin/keys/revoke', requireAdmin(), revokeKey);
 app.get('/health', (c) => c.json({ status: 'ok', time: new Date().toISOString() }));
 app.notFound(handleNotFound);
 app.onError(handleError);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countInClickHouse, flushAllShards, isDelta, LiveClient, postJson, request, sleep, uniqueEventType } from './helpers.ts';
+import { countInClickHouse, flushAllShards, isDelta, LiveClient, postJson, readGet, sleep, uniqueEventType } from './helpers.ts';
 
 /**
  * The walking skeleton, real at every hop: POST /v1/events -> edge Worker ->
@@ -47,7 +47,7 @@ describe('end to end: events flow from ingestion to ClickHouse and to a live vie
 
     const start = new Date(minuteStart - 60_000).toISOString();
     const end = new Date(minuteStart + 120_000).toISOString();
-    const metrics = await request(`/v1/metrics?metric=${eventType}&campaignId=camp_5541&start=${start}&end=${end}&resolution=1m`);
+    const metrics = await readGet(`/v1/metrics?metric=${eventType}&campaignId=camp_5541&start=${start}&end=${end}&resolution=1m`);
     expect(metrics.status).toBe(200);
     const series: { metric: string; dimensions: Record<string, string>; dataPoints: Array<{ time: string; value: number }> } = await metrics.json();
     expect(series.metric).toBe(eventType);

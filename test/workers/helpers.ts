@@ -4,13 +4,64 @@ import { shardObjectName } from '../../core/shard.ts';
 import type { FlushOutcome } from '../../durable-objects/ShardAggregator.ts';
 
 export const BASE = 'http://edgepulse.test';
+export const ADMIN_TOKEN = 'test-admin-token';
 
+export interface TestProject {
+  projectId: string;
+  keys: { public: string; server: string; read: string };
+}
+
+let currentProject: TestProject | null = null;
+
+/** Creates a project through the admin API; each test file gets its own (see setup.ts). */
+export async function createTestProject(options: { allowedOrigins?: string[]; declaredDimensions?: string[] } = {}): Promise<TestProject> {
+  const projectId = `test-${crypto.randomUUID().slice(0, 12)}`;
+  const response = await request('/v1/admin/projects', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ projectId, ...options }),
+  });
+  if (response.status !== 201) throw new Error(`createTestProject: ${response.status} ${await response.text()}`);
+  const body: { keys: TestProject['keys'] } = await response.json();
+  return { projectId, keys: body.keys };
+}
+
+export async function useNewTestProject(): Promise<TestProject> {
+  currentProject = await createTestProject();
+  return currentProject;
+}
+
+export function testProject(): TestProject {
+  if (currentProject === null) throw new Error('No test project: test/workers/setup.ts creates one in beforeAll.');
+  return currentProject;
+}
+
+/** A request with no credentials at all. */
 export function request(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
 }
 
+export function bearer(key: string): Record<string, string> {
+  return { Authorization: `Bearer ${key}` };
+}
+
+/** Headers of a server-side writer (the test project's server key). */
+export function writeHeaders(): Record<string, string> {
+  return bearer(testProject().keys.server);
+}
+
+/** GET with the test project's read key. */
+export function readGet(path: string): Promise<Response> {
+  return request(path, { headers: bearer(testProject().keys.read) });
+}
+
+/** POSTs JSON with the test project's server key unless headers carry their own Authorization. */
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return request(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...writeHeaders(), ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** A fresh event type per test keeps tests independent while sharing one ClickHouse. */
@@ -19,30 +70,30 @@ export function uniqueEventType(prefix: string): string {
 }
 
 export function projectId(): string {
-  return env.DEFAULT_PROJECT_ID;
+  return testProject().projectId;
 }
 
-export function shardStub(shard: number) {
-  return env.SHARD_AGGREGATOR.get(env.SHARD_AGGREGATOR.idFromName(shardObjectName(projectId(), shard)));
+export function shardStub(shard: number, project: string = projectId()) {
+  return env.SHARD_AGGREGATOR.get(env.SHARD_AGGREGATOR.idFromName(shardObjectName(project, shard)));
 }
 
-/** Runs a flush cycle on every shard of the test project, as their alarms would. */
-export async function flushAllShards(): Promise<FlushOutcome[]> {
+/** Runs a flush cycle on every shard of a project (default: the test project), as their alarms would. */
+export async function flushAllShards(project: string = projectId()): Promise<FlushOutcome[]> {
   const shardCount = Number(env.SHARD_COUNT);
-  return Promise.all(Array.from({ length: shardCount }, (_, shard) => shardStub(shard).flushNow()));
+  return Promise.all(Array.from({ length: shardCount }, (_, shard) => shardStub(shard, project).flushNow()));
 }
 
 export function clickHouse(): ClickHouseClient {
   return createClient({ url: env.CLICKHOUSE_URL, username: env.CLICKHOUSE_USER, password: '', database: env.CLICKHOUSE_DATABASE });
 }
 
-export async function countInClickHouse(eventType: string): Promise<{ events: number; valueSum: number; lateEvents: number }> {
+export async function countInClickHouse(eventType: string, project: string = projectId()): Promise<{ events: number; valueSum: number; lateEvents: number }> {
   const client = clickHouse();
   try {
     const result = await client.query({
       query: `SELECT sum(events) AS events, sum(value_sum) AS value_sum, sum(late_events) AS late_events
               FROM events_1m WHERE project_id = {projectId:String} AND event_type = {eventType:String}`,
-      query_params: { projectId: projectId(), eventType },
+      query_params: { projectId: project, eventType },
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ events: string | number; value_sum: number; late_events: string | number }>();
@@ -71,7 +122,7 @@ export class LiveClient {
     });
   }
 
-  static async connect(path = '/v1/live'): Promise<LiveClient> {
+  static async connect(path = `/v1/live?key=${testProject().keys.read}`): Promise<LiveClient> {
     const response = await request(path, { headers: { Upgrade: 'websocket' } });
     const socket = response.webSocket;
     if (response.status !== 101 || socket === null) throw new Error(`Upgrade refused: ${response.status} ${await response.text()}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { postJson, request, uniqueEventType } from './helpers.ts';
+import { postJson, readGet, request, uniqueEventType, writeHeaders } from './helpers.ts';
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -25,25 +25,64 @@ describe('POST /v1/events input handling', () => {
   });
 
   it('rejects malformed JSON with 400 malformed_json', async () => {
-    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"events": [' }), 400, 'malformed_json');
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json', ...writeHeaders() }, body: '{"events": [' }), 400, 'malformed_json');
   });
 
   it('rejects an unsupported content type with 415', async () => {
-    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=b' }), 415, 'unsupported_media_type');
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...writeHeaders() }, body: 'a=b' }), 415, 'unsupported_media_type');
   });
 
   it('sniffs text/plain bodies (sendBeacon) as JSON', async () => {
     const response = await request('/v1/events', {
       method: 'POST',
-      headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      headers: { 'Content-Type': 'text/plain;charset=UTF-8', ...writeHeaders() },
       body: JSON.stringify({ eventType: uniqueEventType('beacon'), timestamp: Date.now() }),
     });
     expect(response.status).toBe(202);
   });
 
+  it('accepts gzip-compressed bodies', async () => {
+    const eventType = uniqueEventType('gzip');
+    const json = JSON.stringify({ events: [1, 2, 3].map((i) => ({ eventId: `${eventType}-${i}`, eventType, timestamp: Date.now() })) });
+    const gzipped = await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+    const response = await request('/v1/events', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', ...writeHeaders() },
+      body: gzipped,
+    });
+    expect(response.status).toBe(202);
+    const body: { accepted: number } = await response.json();
+    expect(body.accepted).toBe(3);
+  });
+
+  it('rejects a corrupt gzip body with 400, and a gzip bomb with 413', async () => {
+    const corrupt = await request('/v1/events', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', ...writeHeaders() },
+      body: new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7]),
+    });
+    await expectError(corrupt, 400, 'malformed_body');
+    // 4 MiB of zeros compress to a few KiB: the limit applies after decompression.
+    const bomb = await new Response(new Blob([new Uint8Array(4 * 1024 * 1024)]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+    expect(bomb.byteLength).toBeLessThan(64 * 1024);
+    await expectError(
+      await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', ...writeHeaders() }, body: bomb }),
+      413,
+      'payload_too_large',
+    );
+  });
+
+  it('rejects an unknown content encoding with 415', async () => {
+    await expectError(
+      await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'br', ...writeHeaders() }, body: '{}' }),
+      415,
+      'unsupported_encoding',
+    );
+  });
+
   it('rejects an empty batch and an empty body with 400', async () => {
     await expectError(await postJson('/v1/events', { events: [] }), 400, 'empty_batch');
-    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' } }), 400, 'empty_body');
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json', ...writeHeaders() } }), 400, 'empty_body');
   });
 
   it('rejects a body that is not an event list with 400 invalid_body', async () => {
@@ -57,7 +96,7 @@ describe('POST /v1/events input handling', () => {
 
   it('rejects a body over the byte limit with 413', async () => {
     const padding = 'x'.repeat(1_100_000);
-    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"pad":"${padding}"}` }), 413, 'payload_too_large');
+    await expectError(await request('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json', ...writeHeaders() }, body: `{"pad":"${padding}"}` }), 413, 'payload_too_large');
   });
 
   it('accepts the good events of a mixed batch and reports each bad one by index', async () => {
@@ -98,6 +137,6 @@ describe('POST /v1/events input handling', () => {
   });
 
   it('answers a plain GET on /v1/live with 426', async () => {
-    await expectError(await request('/v1/live'), 426, 'upgrade_required');
+    await expectError(await readGet('/v1/live'), 426, 'upgrade_required');
   });
 });

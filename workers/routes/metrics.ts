@@ -4,7 +4,7 @@ import { parseMetricsQuery, fillSeries, type MetricsQuery } from '../../core/met
 import type { AppEnv } from '../app-env.ts';
 import { clickHouseClient } from '../clickhouse.ts';
 import { ApiError } from '../errors.ts';
-import { resolveProjectId } from '../project.ts';
+
 
 interface BucketRow {
   t: number;
@@ -17,7 +17,7 @@ export async function getMetrics(c: Context<AppEnv>): Promise<Response> {
   const parsed = parseMetricsQuery(new URL(c.req.url).searchParams, Date.now());
   if (!parsed.ok) throw new ApiError(400, parsed.code, parsed.message);
   const query = parsed.query;
-  const rows = await queryBuckets(c, resolveProjectId(c), query);
+  const rows = await queryBuckets(c, c.get('auth').projectId, query);
   const dataPoints = fillSeries(query, rows.map((row) => ({ time: Number(row.t) * 1000, value: query.measure === 'events' ? Number(row.events) : Number(row.value_sum) })));
   return c.json({
     metric: query.metric,
@@ -67,7 +67,7 @@ async function queryBuckets(c: Context<AppEnv>, projectId: string, query: Metric
 
 /** GET /v1/catalog: event types and dimension names the project has, for pickers. */
 export async function getCatalog(c: Context<AppEnv>): Promise<Response> {
-  const projectId = resolveProjectId(c);
+  const projectId = c.get('auth').projectId;
   const broadcast = c.env.BROADCAST.get(c.env.BROADCAST.idFromName(projectId));
   const live = await broadcast.catalog();
   const eventTypes = new Set(live.eventTypes);

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, bearer, countInClickHouse, createTestProject, flushAllShards, request, sleep, testProject, uniqueEventType, type TestProject } from './helpers.ts';
+
+function postEvents(key: string | null, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return request('/v1/events', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(key === null ? {} : bearer(key)), ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function errorCode(response: Response): Promise<string> {
+  const body: { error?: { code?: string } } = await response.json();
+  return body.error?.code ?? `(none, status ${response.status})`;
+}
+
+function liveUpgrade(key: string | null): Promise<Response> {
+  return request(`/v1/live${key === null ? '' : `?key=${key}`}`, { headers: { Upgrade: 'websocket' } });
+}
+
+describe('auth matrix: each key kind x each endpoint', () => {
+  const event = () => ({ eventType: uniqueEventType('auth'), timestamp: Date.now() });
+
+  it('POST /v1/events takes public and server keys, refuses read keys, missing, unknown and malformed keys', async () => {
+    const { keys } = testProject();
+    expect((await postEvents(keys.public, event())).status).toBe(202);
+    expect((await postEvents(keys.server, event())).status).toBe(202);
+    const asRead = await postEvents(keys.read, event());
+    expect([asRead.status, await errorCode(asRead)]).toEqual([403, 'wrong_key_kind']);
+    const missing = await postEvents(null, event());
+    expect([missing.status, await errorCode(missing)]).toEqual([401, 'missing_key']);
+    const unknown = await postEvents('ep_srv_' + 'A'.repeat(32), event());
+    expect([unknown.status, await errorCode(unknown)]).toEqual([401, 'invalid_key']);
+    const garbage = await postEvents("' OR 1=1 --", event());
+    expect([garbage.status, await errorCode(garbage)]).toEqual([401, 'invalid_key']);
+    const admin = await postEvents(ADMIN_TOKEN, event());
+    expect(admin.status).toBe(401);
+  });
+
+  it('accepts the write key as Basic auth user name (Segment style) and as ?writeKey= (beacon)', async () => {
+    const { keys } = testProject();
+    expect((await postEvents(null, event(), { Authorization: `Basic ${btoa(`${keys.server}:`)}` })).status).toBe(202);
+    const beacon = await request(`/v1/events?writeKey=${keys.public}`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify(event()) });
+    expect(beacon.status).toBe(202);
+  });
+
+  it('GET /v1/metrics and /v1/catalog take read keys only', async () => {
+    const { keys } = testProject();
+    for (const path of ['/v1/metrics?metric=events', '/v1/catalog']) {
+      expect((await request(path, { headers: bearer(keys.read) })).status).toBe(200);
+      for (const writeKey of [keys.public, keys.server]) {
+        const response = await request(path, { headers: bearer(writeKey) });
+        expect([response.status, await errorCode(response)]).toEqual([403, 'wrong_key_kind']);
+      }
+      expect((await request(path)).status).toBe(401);
+    }
+  });
+
+  it('GET /v1/live upgrades only with a read key', async () => {
+    const { keys } = testProject();
+    const ok = await liveUpgrade(keys.read);
+    expect(ok.status).toBe(101);
+    ok.webSocket?.accept();
+    ok.webSocket?.close(1000, 'done');
+    expect((await liveUpgrade(keys.server)).status).toBe(403);
+    expect((await liveUpgrade(keys.public)).status).toBe(403);
+    expect((await liveUpgrade(null)).status).toBe(401);
+  });
+
+  it('admin endpoints need the admin token, never a project key', async () => {
+    const { keys } = testProject();
+    for (const token of [keys.read, keys.server, 'wrong']) {
+      const response = await request('/v1/admin/projects', { method: 'POST', headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: '{"projectId":"nope"}' });
+      expect(response.status).toBe(401);
+    }
+  });
+});
+
+describe('tenancy', () => {
+  it("a project's keys never touch another project's data", async () => {
+    const a = testProject();
+    const b: TestProject = await createTestProject();
+    const eventType = uniqueEventType('tenant');
+    const events = Array.from({ length: 6 }, (_, i) => ({ eventType, timestamp: Date.now() - 5_000, userId: `u${i}` }));
+    expect((await postEvents(a.keys.server, { events })).status).toBe(202);
+    await sleep(1100);
+    await flushAllShards();
+    expect((await countInClickHouse(eventType)).events).toBe(6);
+    const query = `/v1/metrics?metric=events&eventType=${eventType}&start=${new Date(Date.now() - 600_000).toISOString()}`;
+    const seenByA: { dataPoints: Array<{ value: number }> } = await (await request(query, { headers: bearer(a.keys.read) })).json();
+    const seenByB: { dataPoints: Array<{ value: number }> } = await (await request(query, { headers: bearer(b.keys.read) })).json();
+    expect(seenByA.dataPoints.reduce((sum, p) => sum + p.value, 0)).toBe(6);
+    expect(seenByB.dataPoints.reduce((sum, p) => sum + p.value, 0)).toBe(0);
+  });
+
+  it('revoked keys stop working', async () => {
+    const project = await createTestProject();
+    const key = project.keys.server;
+    const revoke = await request('/v1/admin/keys/revoke', { method: 'POST', headers: { ...bearer(ADMIN_TOKEN), 'Content-Type': 'application/json' }, body: JSON.stringify({ key }) });
+    expect(revoke.status).toBe(200);
+    // This key was never used before, so no edge cache holds it.
+    expect((await postEvents(key, { eventType: 'x', timestamp: Date.now() })).status).toBe(401);
+  });
+
+  it('refuses bad project definitions and duplicates', async () => {
+    const post = (body: unknown) =>
+      request('/v1/admin/projects', { method: 'POST', headers: { ...bearer(ADMIN_TOKEN), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ projectId: 'Bad Id!' })).status).toBe(400);
+    expect((await post({ projectId: 'ok-project-x', allowedOrigins: ['javascript:alert(1)'] })).status).toBe(400);
+    expect((await post({ projectId: testProject().projectId })).status).toBe(409);
+  });
+});
+
+describe('browser (public) keys and CORS', () => {
+  it('holds public keys to the project Origin allow-list and reflects allowed origins', async () => {
+    const shop = await createTestProject({ allowedOrigins: ['https://shop.example'] });
+    const body = { eventType: uniqueEventType('cors'), timestamp: Date.now() };
+    const allowed = await postEvents(shop.keys.public, body, { Origin: 'https://shop.example' });
+    expect(allowed.status).toBe(202);
+    expect(allowed.headers.get('Access-Control-Allow-Origin')).toBe('https://shop.example');
+    const denied = await postEvents(shop.keys.public, body, { Origin: 'https://evil.example' });
+    expect([denied.status, await errorCode(denied)]).toEqual([403, 'origin_not_allowed']);
+    // Server keys are not browser keys: no Origin rule applies.
+    expect((await postEvents(shop.keys.server, body, { Origin: 'https://evil.example' })).status).toBe(202);
+  });
+
+  it('answers CORS preflight for the ingest endpoint', async () => {
+    const response = await request('/v1/events', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,authorization' },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBe('https://shop.example');
+    expect(response.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('authorization');
+  });
+});
+
+describe('rate limiting', () => {
+  it('answers 429 with Retry-After once a key exceeds its limit, without counting the limited requests', async () => {
+    const project = await createTestProject();
+    const eventType = uniqueEventType('limited');
+    const statuses: number[] = [];
+    let limited: Response | null = null;
+    for (let i = 0; i < 60 && limited === null; i++) {
+      const response = await postEvents(project.keys.server, { eventId: `${eventType}-${i}`, eventType, timestamp: Date.now() - 5_000, userId: `u${i}` });
+      statuses.push(response.status);
+      if (response.status === 429) limited = response;
+    }
+    expect(limited).not.toBeNull();
+    expect(limited?.headers.get('Retry-After')).toBe('10');
+    expect(await errorCode(limited ?? new Response('{}'))).toBe('rate_limited');
+    const acceptedCount = statuses.filter((status) => status === 202).length;
+    // Another key of the same project is limited separately.
+    expect((await postEvents(project.keys.public, { eventType, timestamp: Date.now() })).status).toBe(202);
+    await sleep(1100);
+    await flushAllShards(project.projectId);
+    expect((await countInClickHouse(eventType, project.projectId)).events).toBe(acceptedCount + 1);
+  });
+});

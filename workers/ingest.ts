@@ -1,0 +1,88 @@
+import type { Context } from 'hono';
+import { readConfig } from '../core/config.ts';
+import { validateBatch, type EventRejection, type ValidEvent } from '../core/events.ts';
+import { uuidv7 } from '../core/ids.ts';
+import { groupByShard, shardObjectName } from '../core/shard.ts';
+import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
+import type { AppEnv } from './app-env.ts';
+import { ApiError } from './errors.ts';
+
+/** Seconds a rate-limited client should wait: the limiter's period. */
+const RATE_LIMIT_RETRY_AFTER_S = 10;
+
+/** Per write key; runs before the body is read, so a limited request costs no parsing and no shard call. */
+export async function enforceRateLimit(c: Context<AppEnv>, auth: KeyRecord, keyHash: string): Promise<void> {
+  const { success } = await c.env.INGEST_RATE_LIMITER.limit({ key: `${auth.projectId}:${keyHash}` });
+  if (!success) {
+    throw new ApiError(429, 'rate_limited', 'Too many requests for this key; slow down.', { 'Retry-After': String(RATE_LIMIT_RETRY_AFTER_S) });
+  }
+}
+
+export interface IngestResponseBody {
+  status: 'ACCEPTED';
+  receivedAt: string;
+  accepted: number;
+  duplicates: number;
+  rejected: EventRejection[];
+}
+
+/**
+ * Validates raw events and hands them to their shards, one RPC per shard.
+ * Answers 202 only when every shard durably took its part; when a shard
+ * fails, answers 503 naming the events to retry (the others are counted, and
+ * retrying them anyway is harmless: event ids are deduplicated).
+ */
+export async function ingestItems(c: Context<AppEnv>, auth: KeyRecord, items: readonly unknown[]): Promise<Response> {
+  const config = readConfig(c.env);
+  if (items.length > config.maxEventsPerRequest) {
+    throw new ApiError(413, 'too_many_events', `A request may carry at most ${config.maxEventsPerRequest} events.`);
+  }
+  const receivedAt = Date.now();
+  const { accepted, acceptedIndexes, rejected } = validateBatch(items, { nowMs: receivedAt, newEventId: () => uuidv7(receivedAt) });
+  const indexed = accepted.map((event, i) => ({ event, index: acceptedIndexes[i] ?? -1 }));
+
+  // Events of one user share a shard, so per-shard uniques partition users.
+  const byShard = groupByShard(indexed, ({ event }) => event.userId ?? event.eventId, config.shardCount);
+  const shards = [...byShard];
+  const results = await Promise.allSettled(
+    shards.map(([shard, group]) => {
+      const stub = c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(auth.projectId, shard)));
+      const events: ValidEvent[] = group.map(({ event }) => event);
+      return stub.ingest({ projectId: auth.projectId, shard, events });
+    }),
+  );
+
+  let duplicates = 0;
+  let acceptedCount = 0;
+  const failed: number[] = [];
+  results.forEach((result, i) => {
+    const group = shards[i]?.[1] ?? [];
+    if (result.status === 'fulfilled') {
+      duplicates += result.value.duplicates;
+      acceptedCount += result.value.accepted;
+    } else {
+      console.error(`Shard ${shards[i]?.[0]} of ${auth.projectId} failed`, result.reason);
+      failed.push(...group.map(({ index }) => index));
+    }
+  });
+  const body: IngestResponseBody = {
+    status: 'ACCEPTED',
+    receivedAt: new Date(receivedAt).toISOString(),
+    accepted: acceptedCount,
+    duplicates,
+    rejected,
+  };
+  if (failed.length > 0) {
+    failed.sort((a, b) => a - b);
+    return c.json(
+      {
+        error: { code: 'partially_accepted', message: `${failed.length} events could not be stored; retry just those (see "failed").` },
+        ...body,
+        failed,
+      },
+      503,
+      { 'Retry-After': '1' },
+    );
+  }
+  return c.json(body, 202);
+}
