@@ -1,3 +1,4 @@
+import { decodeJsonBytes } from '../core/decode.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -26,18 +27,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     if (error instanceof ApiError) throw error;
     throw new ApiError(400, 'malformed_body', `The request body could not be decoded as ${encoding}.`);
   }
-  if (bytes.byteLength === 0) throw new ApiError(400, 'empty_body', 'The request body is empty.');
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new ApiError(400, 'invalid_utf8', 'The request body is not valid UTF-8.');
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ApiError(400, 'malformed_json', 'The request body is not valid JSON.');
-  }
+  const decoded = decodeJsonBytes(bytes);
+  if (!decoded.ok) throw new ApiError(400, decoded.code, decoded.message);
+  return decoded.value;
 }
 
 async function readLimited(stream: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
