@@ -12,7 +12,7 @@ export default defineConfig({
   test: {
     projects: [
       defineProject({
-        test: { name: 'unit', environment: 'node', include: ['core/**/*.test.ts', 'dashboard/**/*.test.{ts,js}', 'scripts/demo-traffic.test.ts'] },
+        test: { name: 'unit', environment: 'node', include: ['core/**/*.test.ts', 'dashboard/**/*.test.{ts,js}', 'sdk/**/*.test.ts', 'scripts/demo-traffic.test.ts'] },
       }),
       defineProject({
         test: {
