@@ -1,10 +1,12 @@
 import type { Context } from 'hono';
 import { readConfig } from '../core/config.ts';
-import { validateBatch, type EventRejection, type ValidEvent } from '../core/events.ts';
+import type { EnrichedEvent } from '../core/enrich.ts';
+import { validateBatch, type EventRejection } from '../core/events.ts';
 import { uuidv7 } from '../core/ids.ts';
 import { groupByShard, shardObjectName } from '../core/shard.ts';
 import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
 import type { AppEnv } from './app-env.ts';
+import { enrichBatch } from './enrichment.ts';
 import { ApiError } from './errors.ts';
 
 /** Seconds a rate-limited client should wait: the limiter's period. */
@@ -39,15 +41,16 @@ export async function ingestItems(c: Context<AppEnv>, auth: KeyRecord, items: re
   }
   const receivedAt = Date.now();
   const { accepted, acceptedIndexes, rejected } = validateBatch(items, { nowMs: receivedAt, newEventId: () => uuidv7(receivedAt) });
-  const indexed = accepted.map((event, i) => ({ event, index: acceptedIndexes[i] ?? -1 }));
+  const enriched = await enrichBatch(c, auth, accepted, receivedAt);
+  const indexed = enriched.map((event, i) => ({ event, index: acceptedIndexes[i] ?? -1 }));
 
-  // Events of one user share a shard, so per-shard uniques partition users.
-  const byShard = groupByShard(indexed, ({ event }) => event.userId ?? event.eventId, config.shardCount);
+  // Events of one user (or visitor) share a shard, so per-shard uniques partition users.
+  const byShard = groupByShard(indexed, ({ event }) => event.userId, config.shardCount);
   const shards = [...byShard];
   const results = await Promise.allSettled(
     shards.map(([shard, group]) => {
       const stub = c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(auth.projectId, shard)));
-      const events: ValidEvent[] = group.map(({ event }) => event);
+      const events: EnrichedEvent[] = group.map(({ event }) => event);
       return stub.ingest({ projectId: auth.projectId, shard, events });
     }),
   );

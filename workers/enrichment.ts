@@ -1,0 +1,55 @@
+import type { Context } from 'hono';
+import { isBot } from '../core/bots.ts';
+import { enrichEvent, type EnrichedEvent } from '../core/enrich.ts';
+import type { ValidEvent } from '../core/events.ts';
+import { geoFromCf } from '../core/geo.ts';
+import { saltDay, visitorId } from '../core/visitor-id.ts';
+import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
+import { REGISTRY_NAME } from '../durable-objects/ProjectRegistry.ts';
+import type { AppEnv } from './app-env.ts';
+
+/** Server keys may forward their end user's IP and User-Agent so visitor ids still work. */
+export const FORWARDED_IP_HEADER = 'X-Edgepulse-Client-Ip';
+export const FORWARDED_UA_HEADER = 'X-Edgepulse-User-Agent';
+
+const saltCache = new Map<string, Promise<string>>();
+
+/** Today's salt, fetched from the registry once per isolate per day. */
+function dailySalt(env: Env, day: string): Promise<string> {
+  let salt = saltCache.get(day);
+  if (salt === undefined) {
+    salt = env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME)).dailySalt(day);
+    // Forget a failed lookup so the next request tries again.
+    salt.catch(() => saltCache.delete(day));
+    if (saltCache.size > 4) saltCache.clear();
+    saltCache.set(day, salt);
+  }
+  return salt;
+}
+
+/**
+ * Request-level enrichment computed once, applied to every event: geo from
+ * request.cf, bot verdict, and the cookie-free visitor id (a keyed hash of the
+ * day's salt, IP, User-Agent and project). The IP is never stored or logged:
+ * it exists here only as HMAC input.
+ */
+export async function enrichBatch(c: Context<AppEnv>, auth: KeyRecord, events: readonly ValidEvent[], receivedAtMs: number): Promise<EnrichedEvent[]> {
+  if (auth.kind === 'read') throw new Error('enrichBatch: read keys cannot ingest');
+  const keyKind = auth.kind;
+  const request = c.req.raw;
+  const userAgent = keyKind === 'public' ? request.headers.get('User-Agent') : request.headers.get(FORWARDED_UA_HEADER);
+  const ip = keyKind === 'public' ? request.headers.get('CF-Connecting-IP') : request.headers.get(FORWARDED_IP_HEADER);
+  const cf: unknown = request.cf;
+  const bot = isBot(userAgent, cf, keyKind);
+  let visitor: string | null = null;
+  if (ip !== null && userAgent !== null && events.some((event) => event.userId === null)) {
+    try {
+      visitor = await visitorId({ salt: await dailySalt(c.env, saltDay(receivedAtMs)), ip, userAgent, projectId: auth.projectId });
+    } catch (error) {
+      // Without a salt, uniques fall back to event ids for this request; never fail ingestion for it.
+      console.warn('Visitor id unavailable:', error instanceof Error ? error.message : error);
+    }
+  }
+  const context = { receivedAtMs, keyKind, userAgent, geo: keyKind === 'public' ? geoFromCf(cf) : geoFromCf(undefined), visitorId: visitor, bot };
+  return events.map((event) => enrichEvent(event, context));
+}
