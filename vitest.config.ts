@@ -2,10 +2,11 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig, defineProject } from 'vitest/config';
 
 /**
- * Three projects, all run by `npm test`:
+ * Four projects, all run by `npm test`:
  * - unit: pure modules in Node, no I/O;
  * - node-integration: scripts (ClickHouse dev server, migrations, tools) against the real chdb engine;
- * - workers: the Worker and Durable Objects inside workerd, talking to a real ClickHouse dev server.
+ * - workers: the Worker and Durable Objects inside workerd, talking to a real ClickHouse dev server;
+ * - browser: the built dashboard in real Chromium against the whole local stack.
  * Each project that needs ClickHouse gets its own server process with a fresh data dir.
  */
 export default defineConfig({
@@ -31,12 +32,19 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
-                CLICKHOUSE_URL: inject('clickhouseUrl'),
+                // Through scripts/lib/fault-proxy.ts (pass-through unless a fault test scopes a fault to its project).
+                CLICKHOUSE_URL: inject('clickhouseProxyUrl'),
+                FAULT_PROXY_URL: inject('clickhouseProxyUrl'),
+                CLICKHOUSE_DIRECT_URL: inject('clickhouseUrl'),
                 CLICKHOUSE_PASSWORD: '',
-                // Short windows so tests see windows close in about a second.
+                // Short windows and panes so tests see windows close in about a second.
                 WINDOW_SECONDS: '1',
+                PANE_SECONDS: '1',
                 ALLOWED_LATENESS_SECONDS: '0',
                 FLUSH_INTERVAL_SECONDS: '1',
+                // Raw events on, so tests can recount; a backlog bound a fault test can reach.
+                RAW_EVENTS: '1',
+                MAX_BACKLOG_ROWS: '5000',
                 SHARD_COUNT: '4',
                 ADMIN_TOKEN: 'test-admin-token',
               },
@@ -52,6 +60,18 @@ export default defineConfig({
           globalSetup: ['test/clickhouse.global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 120_000,
+        },
+      }),
+      // browser: the built dashboard in Debian's Chromium (playwright-core) against the whole
+      // local stack (test/browser/global-setup.ts starts it on free ports, fresh storage).
+      defineProject({
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       }),
     ],

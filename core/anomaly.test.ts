@@ -12,6 +12,10 @@ describe('bandOf', () => {
     expect(band?.upper).toBeCloseTo(mean + 2 * sd, 10);
   });
 
+  it('never reaches below zero', () => {
+    expect(bandOf([0, 0, 0, 0, 0, 0, 0, 40], 2, 8)?.lower).toBe(0);
+  });
+
   it('gives no band with too few samples', () => {
     expect(bandOf([1, 2, 3], 2, 8)).toBeNull();
   });

@@ -6,7 +6,8 @@
  * - `daily`: the same bucket on each of the previous `days` days (respects
  *   daily seasonality; needs that history, and the query fetches it).
  * Baselines with fewer than `minSamples` points give no band and no flag,
- * and σ has a floor so a perfectly flat baseline does not flag every wobble.
+ * σ has a floor so a perfectly flat baseline does not flag every wobble, and
+ * the lower edge never goes below zero.
  */
 export type BaselineKind = 'trailing' | 'daily';
 
@@ -45,7 +46,8 @@ export function bandOf(samples: readonly number[], sigma: number, minSamples: nu
   for (const sample of samples) squares += (sample - mean) ** 2;
   // Sample standard deviation, floored: counts are Poisson-like, so never tighter than sqrt(mean), and at least 1.
   const sd = Math.max(Math.sqrt(squares / Math.max(1, samples.length - 1)), Math.sqrt(Math.max(mean, 0)), 1);
-  return { mean, lower: mean - sigma * sd, upper: mean + sigma * sd };
+  // Every measure here (counts, sums of non-negative values, uniques) is >= 0: so is the band.
+  return { mean, lower: Math.max(0, mean - sigma * sd), upper: mean + sigma * sd };
 }
 
 export function isAnomalous(value: number, band: Band | null): boolean {

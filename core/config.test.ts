@@ -6,7 +6,7 @@ describe('readConfig', () => {
     expect(readConfig({})).toEqual({
       shardCount: 16,
       windowMs: 60_000,
-      allowedLatenessMs: 10_000,
+      allowedLatenessMs: 60_000,
       flushIntervalMs: 5_000,
       maxEventsPerRequest: 1000,
       maxBodyBytes: 1_048_576,

@@ -28,7 +28,7 @@ export function readConfig(vars: ConfigVars): RuntimeConfig {
   return {
     shardCount: integerVar('SHARD_COUNT', vars.SHARD_COUNT, 16, 1, 4096),
     windowMs: integerVar('WINDOW_SECONDS', vars.WINDOW_SECONDS, 60, 1, 3600) * 1000,
-    allowedLatenessMs: integerVar('ALLOWED_LATENESS_SECONDS', vars.ALLOWED_LATENESS_SECONDS, 10, 0, 86_400) * 1000,
+    allowedLatenessMs: integerVar('ALLOWED_LATENESS_SECONDS', vars.ALLOWED_LATENESS_SECONDS, 60, 0, 86_400) * 1000,
     flushIntervalMs: integerVar('FLUSH_INTERVAL_SECONDS', vars.FLUSH_INTERVAL_SECONDS, 5, 1, 3600) * 1000,
     maxEventsPerRequest: integerVar('MAX_EVENTS_PER_REQUEST', vars.MAX_EVENTS_PER_REQUEST, 1000, 1, 100_000),
     maxBodyBytes: integerVar('MAX_BODY_BYTES', vars.MAX_BODY_BYTES, 1_048_576, 1024, 100 * 1_048_576),

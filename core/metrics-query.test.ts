@@ -33,7 +33,35 @@ describe('parseMetricsQuery: defaults', () => {
       endMs: NOW,
       stepMs: MINUTE,
       resolutionLabel: '1m',
+      groupBy: null,
+      limit: 10,
+      anomaly: null,
     });
+  });
+
+  it('accepts rate and unique_users as measures', () => {
+    expect(ok({ metric: 'rate' }).measure).toBe('rate');
+    expect(ok({ metric: 'unique_users', eventType: 'page_view' })).toMatchObject({ measure: 'unique_users', eventType: 'page_view' });
+  });
+
+  it('parses a breakdown and refuses bad groupBy / limit', () => {
+    expect(ok({ metric: 'events', groupBy: 'country', limit: '5' })).toMatchObject({ groupBy: 'country', limit: 5, filters: {} });
+    expect(code({ metric: 'events', groupBy: 'bad name' })).toBe('invalid_group_by');
+    expect(code({ metric: 'events', groupBy: 'country', limit: '500' })).toBe('invalid_limit');
+    expect(code({ metric: 'events', groupBy: 'country', limit: '0' })).toBe('invalid_limit');
+  });
+
+  it('parses anomaly options with defaults and bounds', () => {
+    expect(ok({ metric: 'events', anomaly: '1' }).anomaly).toEqual({ baseline: 'trailing', window: 30, days: 7, sigma: 2, minSamples: 8 });
+    expect(ok({ metric: 'events', anomaly: '1', baseline: 'daily', days: '3', sigma: '3' }).anomaly).toMatchObject({ baseline: 'daily', days: 3, sigma: 3 });
+    expect(code({ metric: 'events', anomaly: '1', baseline: 'weekly' })).toBe('invalid_anomaly');
+    expect(code({ metric: 'events', anomaly: '1', sigma: 'NaN' })).toBe('invalid_anomaly');
+    expect(code({ metric: 'events', anomaly: 'maybe' })).toBe('invalid_anomaly');
+  });
+
+  it('limits 10-second resolution to 6 hours', () => {
+    expect(ok({ metric: 'events', resolution: '10s', start: String(NOW - HOUR), end: String(NOW) }).stepMs).toBe(10_000);
+    expect(code({ metric: 'events', resolution: '10s', start: String(NOW - 7 * HOUR), end: String(NOW) })).toBe('range_too_large');
   });
 
   it('requires metric', () => {
@@ -173,6 +201,9 @@ describe('fillSeries', () => {
       endMs: Date.UTC(2024, 5, 1, 10, 5),
       stepMs: MINUTE,
       resolutionLabel: '1m',
+      groupBy: null,
+      limit: 10,
+      anomaly: null,
       ...overrides,
     };
   }

@@ -2,6 +2,7 @@
  * Messages between the edge Worker, ShardAggregator and Broadcast objects,
  * and the live WebSocket protocol. Pure types and parsers: no runtime imports.
  */
+import type { DimensionPolicy } from './cardinality.ts';
 import type { ValidEvent } from './events.ts';
 import { isPlainObject } from './events.ts';
 
@@ -9,7 +10,20 @@ import { isPlainObject } from './events.ts';
 export interface ShardIngestRequest {
   projectId: string;
   shard: number;
+  /** Events may carry the optional EnrichedEventFields too; the shard reads them when present. */
   events: ValidEvent[];
+  /** The project's declared dimensions and K; omitted = every dimension, K = MAX_DIMENSION_VALUES. */
+  dimensionPolicy?: DimensionPolicy;
+  /** Events of this request the edge rejected as too old, counted in the shard's health (per arrival window). */
+  rejectedTooOld?: number;
+}
+
+/** Fields the enriching edge adds to a ValidEvent (optional until it sends them). */
+export interface EnrichedEventFields {
+  /** Counted apart (bot_events) and kept out of human metrics and user sketches. */
+  bot?: boolean;
+  /** Edge receive time, epoch ms (raw events' received_at). */
+  receivedAtMs?: number;
 }
 
 export interface ShardIngestResult {
@@ -18,6 +32,12 @@ export interface ShardIngestResult {
   duplicates: number;
   /** Events whose window had already closed: recorded as adjustment rows. */
   late: number;
+  /** Accepted events flagged as bots. */
+  bots?: number;
+  /** Accepted events with a dimension value folded into `__other__`. */
+  foldedEvents?: number;
+  /** Accepted events with an undeclared dimension dropped. */
+  droppedDimensionEvents?: number;
 }
 
 /** A shard's running total for one (window, event type, dimension set). */

@@ -32,6 +32,8 @@ export class Broadcast extends DurableObject<Env> {
   /** minute start -> (pane start, event type, dims key) -> group. */
   private readonly minutes = new Map<number, Map<string, PaneGroup>>();
   private readonly sequenceByTopic = new Map<string, number>();
+  /** When the newest partial arrived (epoch ms): the freshness of everything this object serves. */
+  private lastPublishAtMs: number | null = null;
   /** In-memory totals are lost on eviction; the first use after a start re-reads them from the shards. */
   private rebuild: Promise<void> | null = null;
 
@@ -55,6 +57,7 @@ export class Broadcast extends DurableObject<Env> {
 
   /** Shard -> broadcast: merge partials and push the changed topics. */
   async publish(partials: ShardPartials): Promise<void> {
+    this.lastPublishAtMs = Date.now();
     this.rememberProject(partials.projectId);
     await this.ensureRebuilt();
     const changedMinutes = this.merge(partials.shard, partials.groups);
@@ -136,6 +139,35 @@ export class Broadcast extends DurableObject<Env> {
   private projectId(): string | null {
     const row = this.ctx.storage.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', 'project_id').toArray()[0];
     return row?.value ?? null;
+  }
+
+  /**
+   * Per-minute totals since `sinceMs` for an event type (null = all) and
+   * dimension filters: the query API fills minutes not yet in ClickHouse from this.
+   */
+  async liveSeries(eventType: string | null, filters: Record<string, string>, sinceMs: number): Promise<Array<{ minuteStart: number; events: number; valueSum: number }>> {
+    await this.ensureRebuilt();
+    const series: Array<{ minuteStart: number; events: number; valueSum: number }> = [];
+    for (const [minuteStart, groups] of this.minutes) {
+      if (minuteStart < sinceMs) continue;
+      let events = 0;
+      let valueSum = 0;
+      for (const group of groups.values()) {
+        if (eventType !== null && group.eventType !== eventType) continue;
+        if (!Object.entries(filters).every(([key, value]) => group.dimensions[key] === value)) continue;
+        for (const partial of group.byShard.values()) {
+          events += partial.events;
+          valueSum += partial.valueSum;
+        }
+      }
+      series.push({ minuteStart, events, valueSum });
+    }
+    return series;
+  }
+
+  /** Time of the newest data pushed to viewers; null if none since this object started. */
+  async freshness(): Promise<{ lastPublishAtMs: number | null }> {
+    return { lastPublishAtMs: this.lastPublishAtMs };
   }
 
   /** Event types and dimension names seen in the retained minutes. */

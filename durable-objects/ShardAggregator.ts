@@ -1,228 +1,293 @@
 import { DurableObject } from 'cloudflare:workers';
-import { readConfig, type RuntimeConfig } from '../core/config.ts';
-import { dimensionsKey } from '../core/dimensions.ts';
+import { readAggregationConfig, type AggregationConfig } from '../core/aggregation-config.ts';
+import { BackpressureError } from '../core/backpressure.ts';
+import { compilePolicy, MemoryAdmittedValues, type AdmittedValues } from '../core/cardinality.ts';
+import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
+import { HyperLogLog } from '../core/hll.ts';
+import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
+import { mergeIntoPane, paneValues, SHARD_SCHEMA, UPSERT_PANE_SQL, type PaneRecord } from '../core/pane-store.ts';
+import { closedThrough, closeTimeOf, minuteStartOf, type BatchAccumulator } from '../core/panes.ts';
 import type { PartialAggregate, ShardIngestRequest, ShardIngestResult, ShardPartials } from '../core/protocol.ts';
-import { dedupToken, TABLES, toRollupRow, type RollupRow, type WindowAggregate } from '../core/rollup-rows.ts';
-import { isWindowClosed, windowStartOf } from '../core/windows.ts';
+import { dedupToken, FLUSH_INSERT_SETTINGS, TABLES } from '../core/rollup-rows.ts';
+import { buildSealedBatch, splitIntoParts } from '../core/sealing.ts';
+import {
+  buildShardStats,
+  combineOutcomes,
+  COUNTER_NAMES,
+  emptyCounters,
+  isCounterName,
+  serializeLastFlush,
+  type FlushOutcome,
+  type ShardCounters,
+  type ShardStats,
+} from '../core/shard-health.ts';
+import { checkSlidingQuery, slidingRange, SlidingAccumulator, type SlidingWindowQuery, type SlidingWindowResult } from '../core/sliding.ts';
+import { windowStartOf } from '../core/windows.ts';
 import { clickHouseClient } from '../workers/clickhouse.ts';
 
-/** Retries of the same eventId inside this horizon count once. */
-const DEDUP_HORIZON_MS = 10 * 60_000;
-/** Live totals are kept this long so the broadcast layer can be rebuilt. */
-const LIVE_RETENTION_MS = 60 * 60_000;
-const MAX_BACKOFF_MS = 60_000;
+export type { FlushOutcome, ShardStats } from '../core/shard-health.ts';
 
-export type FlushOutcome =
-  | { status: 'idle' }
-  | { status: 'flushed'; batches: number; rows: number }
-  | { status: 'error'; attempts: number; message: string };
-
-export interface ShardStats {
-  projectId: string | null;
-  shard: number | null;
-  pendingGroups: number;
-  sealedBatches: number;
-  nextSequence: number;
-  lastFlush: FlushOutcome | null;
-}
-
-type GroupDelta = WindowAggregate;
+/** Panes are kept this long for live totals (Broadcast rebuild) and sliding windows. */
+const PANE_RETENTION_MS = 60 * 60_000;
+/** Pane rows per sealed batch, so a batch (and its JSON) stays small after a long outage. */
+const MAX_PANES_PER_BATCH = 5000;
+/** Batches sealed and sent in one alarm run while catching up. */
+const MAX_SEALS_PER_CYCLE = 8;
 
 /**
- * One per (project, shard). Counts events in tumbling windows held in SQLite
- * storage, and flushes closed windows to ClickHouse exactly once: a sealed
- * batch is stored with a deterministic dedup token before it is sent, re-sent
- * unchanged until ClickHouse acknowledges it, and only then deleted.
+ * One per (project, shard). Counts events in panes held in SQLite storage
+ * (count, value sum, bot counts and a user sketch per pane, event type and
+ * dimension set) and flushes closed windows to ClickHouse exactly once: a
+ * sealed batch is stored with a deterministic dedup token before it is sent,
+ * re-sent unchanged until ClickHouse acknowledges it, and only then deleted.
+ * Every derived number lives in storage; memory holds caches only, so an
+ * evicted or aborted object rebuilds identically.
  */
 export class ShardAggregator extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly config: RuntimeConfig;
-  private lastFlush: FlushOutcome | null = null;
+  private readonly config: AggregationConfig;
+  private admitted: StoredAdmittedValues;
+  private readonly keys = newKeyCache();
+  /** Backlog sizes, recounted from storage on start and kept in step with every write. */
+  private unsealedRows: number;
+  private sealedRows: number;
+  /** After a failed flush, ingest must not pull the alarm earlier than the backoff. */
+  private retryNotBefore = 0;
+  private cycle: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.config = readConfig(env);
+    this.config = readAggregationConfig(env);
     this.migrate();
+    this.admitted = new StoredAdmittedValues(this.sql);
+    this.unsealedRows = this.count('SELECT COUNT(*) AS n FROM panes WHERE unsealed = 1');
+    this.sealedRows = this.count('SELECT COALESCE(SUM(row_count), 0) AS n FROM batches');
   }
 
   private migrate(): void {
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS pending_windows (
-        window_start INTEGER NOT NULL, event_type TEXT NOT NULL, dims_key TEXT NOT NULL,
-        events INTEGER NOT NULL, value_sum REAL NOT NULL, late_events INTEGER NOT NULL,
-        PRIMARY KEY (window_start, event_type, dims_key));
-      CREATE TABLE IF NOT EXISTS live_totals (
-        window_start INTEGER NOT NULL, event_type TEXT NOT NULL, dims_key TEXT NOT NULL,
-        events INTEGER NOT NULL, value_sum REAL NOT NULL,
-        PRIMARY KEY (window_start, event_type, dims_key));
-      CREATE TABLE IF NOT EXISTS sealed_batches (
-        sequence INTEGER PRIMARY KEY, token TEXT NOT NULL, rows_json TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sealed_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS seen_events_by_time ON seen_events (seen_at);
-    `);
+    this.sql.exec(SHARD_SCHEMA);
     if (this.getMeta('incarnation') === null) this.setMeta('incarnation', crypto.randomUUID());
   }
 
-  /** Counts a batch. Returns once the change is durable, so the edge's 202 means "will be counted". */
+  /**
+   * Counts a batch in one storage transaction and returns once it is durable
+   * (output gate), so the edge's 202 means "will be counted". At the backlog
+   * bound it throws a BackpressureError (see core/backpressure.ts) having
+   * recorded nothing.
+   */
   async ingest(request: ShardIngestRequest): Promise<ShardIngestResult> {
     const now = Date.now();
+    if (!Array.isArray(request.events)) throw new TypeError('ingest expects { projectId, shard, events: ValidEvent[] }');
     this.rememberIdentity(request.projectId, request.shard);
-    const { windowMs, allowedLatenessMs } = this.config;
-    const deltas = new Map<string, GroupDelta>();
-    let duplicates = 0;
-    let late = 0;
-
-    // No await inside: all of these writes commit as one atomic transaction.
-    for (const event of request.events) {
-      const inserted = this.sql.exec(
-        'INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)',
-        event.eventId,
-        now,
-      ).rowsWritten;
-      if (inserted === 0) {
-        duplicates++;
-        continue;
-      }
-      const windowStart = windowStartOf(event.timestampMs, windowMs);
-      const isLate = isWindowClosed(windowStart, windowMs, allowedLatenessMs, now);
-      if (isLate) late++;
-      const dimsKey = dimensionsKey(event.dimensions);
-      const groupKey = `${windowStart}\u0000${event.eventType}\u0000${dimsKey}`;
-      const delta = deltas.get(groupKey);
-      if (delta) {
-        delta.events++;
-        delta.valueSum += event.value;
-        delta.lateEvents += isLate ? 1 : 0;
-      } else {
-        deltas.set(groupKey, {
-          windowStart,
-          eventType: event.eventType,
-          dimsKey,
-          events: 1,
-          valueSum: event.value,
-          lateEvents: isLate ? 1 : 0,
-        });
-      }
+    const backlogRows = this.unsealedRows + this.sealedRows;
+    if (backlogRows >= this.config.maxBacklogRows) {
+      const retryAfterSeconds = Math.min(60, Math.max(1, Math.ceil((Math.max(this.retryNotBefore, now + this.config.flushIntervalMs) - now) / 1000)));
+      throw new BackpressureError({ retryAfterSeconds, backlogRows, limit: this.config.maxBacklogRows });
     }
-    // One row write per group, not per event.
-    for (const delta of deltas.values()) {
+    let recorded: Recorded;
+    try {
+      recorded = this.ctx.storage.transactionSync(() => this.record(request, now));
+    } catch (error) {
+      // The transaction rolled back; the caches may hold admissions it no longer has.
+      this.admitted = new StoredAdmittedValues(this.sql);
+      this.keys.clear();
+      throw error;
+    }
+    this.unsealedRows += recorded.newlyUnsealed;
+    if (recorded.earliestCloseMs !== null) {
+      await this.armAlarmBy(Math.max(now + this.config.flushIntervalMs, recorded.earliestCloseMs, this.retryNotBefore));
+    }
+    if (recorded.partials.length > 0) this.pushToBroadcast(request.projectId, request.shard, recorded.partials);
+    return recorded.result;
+  }
+
+  /** Everything ingest writes; runs inside one transaction. */
+  private record(request: ShardIngestRequest, now: number): Recorded {
+    const batch = collectBatch(request.events, request.rejectedTooOld, {
+      config: this.config,
+      nowMs: now,
+      identity: { projectId: request.projectId, shard: request.shard },
+      policy: compilePolicy(request.dimensionPolicy, this.config.maxDimensionValues),
+      admitted: this.admitted,
+      keys: this.keys,
+      // Exact dedup: one row per id for the horizon (storage = horizon x rate x ~60 bytes), never a false drop.
+      markSeen: (eventId) => this.sql.exec('INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)', eventId, now).rowsWritten > 0,
+    });
+    const written = this.writePanes(batch.accumulator);
+    for (const entry of batch.governance) {
       this.sql.exec(
-        `INSERT INTO pending_windows (window_start, event_type, dims_key, events, value_sum, late_events)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (window_start, event_type, dims_key) DO UPDATE SET
-           events = events + excluded.events, value_sum = value_sum + excluded.value_sum,
-           late_events = late_events + excluded.late_events`,
-        delta.windowStart, delta.eventType, delta.dimsKey, delta.events, delta.valueSum, delta.lateEvents,
-      );
-      this.sql.exec(
-        `INSERT INTO live_totals (window_start, event_type, dims_key, events, value_sum) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (window_start, event_type, dims_key) DO UPDATE SET
-           events = events + excluded.events, value_sum = value_sum + excluded.value_sum`,
-        delta.windowStart, delta.eventType, delta.dimsKey, delta.events, delta.valueSum,
+        `INSERT INTO governance_pending (window_start, reason, dimension, events) VALUES (?, ?, ?, ?)
+         ON CONFLICT (window_start, reason, dimension) DO UPDATE SET events = events + excluded.events`,
+        entry.windowStart, entry.reason, entry.dimension, entry.events,
       );
     }
-
-    if (deltas.size > 0) {
-      await this.ensureAlarm(now + this.config.flushIntervalMs);
-      this.pushToBroadcast(request.projectId, request.shard, [...deltas.values()]);
+    for (const [windowStart, rows] of batch.raw) {
+      for (const part of splitIntoParts(rows)) {
+        this.sql.exec('INSERT INTO raw_pending (window_start, row_count, rows_json) VALUES (?, ?, ?)', windowStart, part.rows, part.json);
+      }
     }
-    return { accepted: request.events.length - duplicates, duplicates, late };
+    this.addCounters(batch.counters);
+    const previousMax = Number(this.getMeta('max_event_time') ?? '0');
+    if (batch.maxEventTimeMs !== null && batch.maxEventTimeMs > previousMax) this.setMeta('max_event_time', String(batch.maxEventTimeMs));
+    const closes = batch.governance.map((entry) => closeTimeOf(entry.windowStart, this.config));
+    if (written.earliestCloseMs !== null) closes.push(written.earliestCloseMs);
+    const { accepted, duplicates, late, bots, foldedEvents, droppedDimensionEvents } = batch.counters;
+    return {
+      result: { accepted, duplicates, late, bots, foldedEvents, droppedDimensionEvents },
+      partials: written.partials,
+      newlyUnsealed: written.newlyUnsealed,
+      earliestCloseMs: closes.length > 0 ? Math.min(...closes) : null,
+    };
+  }
+
+  /** One read and one write per group per batch: totals, unsealed changes and the user sketch live in a single row. */
+  private writePanes(batch: BatchAccumulator): { partials: PartialAggregate[]; newlyUnsealed: number; earliestCloseMs: number | null } {
+    const partials: PartialAggregate[] = [];
+    let newlyUnsealed = 0;
+    let earliestCloseMs: number | null = null;
+    for (const group of batch.groups) {
+      const row = this.sql
+        .exec<PaneRecord>('SELECT * FROM panes WHERE pane_start = ? AND event_type = ? AND dims_key = ?', group.paneStart, group.eventType, group.dimsKey)
+        .toArray()[0];
+      const next = mergeIntoPane(row, group);
+      this.sql.exec(UPSERT_PANE_SQL, ...paneValues(next));
+      if (row === undefined || row.unsealed === 0) newlyUnsealed++;
+      earliestCloseMs = Math.min(earliestCloseMs ?? Infinity, closeTimeOf(group.paneStart, this.config));
+      // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
+      if (group.events > 0) partials.push({ windowStart: next.pane_start, eventType: next.event_type, dimsKey: next.dims_key, events: next.events, valueSum: next.value_sum });
+    }
+    return { partials, newlyUnsealed, earliestCloseMs };
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    this.sealClosedWindows(now);
-    this.pruneHousekeeping(now);
-    const outcome = await this.flushSealedBatches();
-    this.lastFlush = outcome;
-    if (outcome.status === 'error') {
-      // Our own backoff instead of throwing: the runtime gives up after a few
-      // retries, while a ClickHouse outage can last longer than that.
-      const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(outcome.attempts, 6));
-      await this.ctx.storage.setAlarm(now + backoff / 2 + Math.random() * (backoff / 2));
-      return;
-    }
-    const pending = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM pending_windows').one().n;
-    // A later time, never Date.now(): an alarm set for "now" inside alarm() can be dropped (workerd#6866).
-    if (pending > 0) await this.ctx.storage.setAlarm(Date.now() + this.config.flushIntervalMs);
+    await this.runCycle();
   }
 
-  /** Moves every closed window into one sealed batch with the next sequence number, atomically. */
+  /** Runs one flush cycle now: used by operators and tests instead of waiting for the alarm. */
+  async flushNow(): Promise<FlushOutcome> {
+    return this.runCycle();
+  }
+
+  /** Cycles of one instance run one after another; correctness never depends on it (tokens do), it only saves duplicate sends. */
+  private runCycle(): Promise<FlushOutcome> {
+    const run = this.cycle.then(() => this.cycleOnce(), () => this.cycleOnce());
+    this.cycle = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Backlog first (oldest first), then seal closed windows and send them: normally one insert per run. */
+  private async cycleOnce(): Promise<FlushOutcome> {
+    const now = Date.now();
+    let outcome: FlushOutcome;
+    try {
+      this.prune(now);
+      outcome = await this.flushBatches();
+      for (let round = 0; outcome.status !== 'error' && round < MAX_SEALS_PER_CYCLE; round++) {
+        if (this.sealClosedWindows(Date.now()) === null) break;
+        outcome = combineOutcomes(outcome, await this.flushBatches());
+      }
+    } catch (error) {
+      // Never throw out of alarm(): the runtime's retries are few, an outage can be long.
+      const attempts = Number(this.getMeta('failed_cycles') ?? '0') + 1;
+      outcome = { status: 'error', attempts, message: error instanceof Error ? error.message : String(error) };
+    }
+    this.setMeta('failed_cycles', outcome.status === 'error' ? String(outcome.attempts) : '0');
+    const at = await this.scheduleNext(now, outcome);
+    if (outcome.status === 'error' && at !== null) outcome = { ...outcome, retryAtMs: at };
+    // Health shows the last real flush attempt, not the idle wake-ups after it.
+    if (outcome.status !== 'idle') this.setMeta('last_flush', serializeLastFlush(outcome, now));
+    return outcome;
+  }
+
+  /** Moves closed panes (up to MAX_PANES_PER_BATCH) plus their governance and raw rows into one sealed batch, atomically. */
   sealClosedWindows(now: number): number | null {
     const identity = this.identity();
     if (identity === null) return null;
-    const cutoff = now - this.config.windowMs - this.config.allowedLatenessMs;
-    return this.ctx.storage.transactionSync(() => {
-      const rows = this.sql
-        .exec<{ window_start: number; event_type: string; dims_key: string; events: number; value_sum: number; late_events: number }>(
-          'SELECT * FROM pending_windows WHERE window_start <= ? ORDER BY window_start, event_type, dims_key',
-          cutoff,
+    const through = closedThrough(now, this.config);
+    const sealed = this.ctx.storage.transactionSync(() => {
+      this.setMeta('sealed_through', String(through));
+      const panes = this.sql
+        .exec<PaneRecord>(
+          'SELECT * FROM panes WHERE unsealed = 1 AND pane_start < ? ORDER BY pane_start, event_type, dims_key LIMIT ?',
+          through, MAX_PANES_PER_BATCH,
         )
         .toArray();
-      if (rows.length === 0) return null;
+      const governance = this.sql
+        .exec<{ window_start: number; reason: string; dimension: string; events: number }>('SELECT * FROM governance_pending WHERE window_start < ?', through)
+        .toArray();
+      const raw = this.sql
+        .exec<{ id: number; window_start: number; row_count: number; rows_json: string }>('SELECT * FROM raw_pending WHERE window_start < ? ORDER BY id LIMIT 64', through)
+        .toArray();
+      const content = buildSealedBatch({
+        identity,
+        windowMs: this.config.windowMs,
+        panes: panes.map((row) => ({
+          paneStart: row.pane_start, eventType: row.event_type, dimsKey: row.dims_key,
+          events: row.u_events, valueSum: row.u_value_sum, botEvents: row.u_bot_events, botValueSum: row.u_bot_value_sum, lateEvents: row.u_late_events,
+          users: row.users === null ? null : HyperLogLog.deserialize(new Uint8Array(row.users)),
+        })),
+        governance: governance.flatMap((row) => (isGovernanceReason(row.reason) ? [{ windowStart: row.window_start, reason: row.reason, dimension: row.dimension, events: row.events }] : [])),
+        raw: raw.map((row) => ({ windowStart: row.window_start, rowCount: row.row_count, rowsJson: row.rows_json })),
+      });
+      if (content === null) return null;
       const sequence = Number(this.getMeta('next_sequence') ?? '1');
-      const rollupRows: RollupRow[] = rows.map((row) =>
-        toRollupRow(identity.projectId, {
-          windowStart: row.window_start,
-          eventType: row.event_type,
-          dimsKey: row.dims_key,
-          events: row.events,
-          valueSum: row.value_sum,
-          lateEvents: row.late_events,
-        }),
-      );
+      const token = dedupToken(identity.projectId, identity.shard, this.getMeta('incarnation') ?? '', sequence);
       this.sql.exec(
-        'INSERT INTO sealed_batches (sequence, token, rows_json, sealed_at) VALUES (?, ?, ?, ?)',
-        sequence,
-        dedupToken(identity.projectId, identity.shard, this.getMeta('incarnation') ?? '', sequence),
-        JSON.stringify(rollupRows),
-        now,
+        'INSERT INTO batches (sequence, token, row_count, oldest_window_start, sealed_at) VALUES (?, ?, ?, ?, ?)',
+        sequence, token, content.rowCount, content.oldestWindowStart, now,
       );
-      this.sql.exec('DELETE FROM pending_windows WHERE window_start <= ?', cutoff);
+      content.parts.forEach((part, index) => this.sql.exec('INSERT INTO batch_parts (sequence, part, rows_json) VALUES (?, ?, ?)', sequence, index, part));
+      for (const row of panes) {
+        this.sql.exec(
+          `UPDATE panes SET u_events = 0, u_value_sum = 0, u_bot_events = 0, u_bot_value_sum = 0, u_late_events = 0, unsealed = 0
+           WHERE pane_start = ? AND event_type = ? AND dims_key = ?`,
+          row.pane_start, row.event_type, row.dims_key,
+        );
+      }
+      this.sql.exec('DELETE FROM governance_pending WHERE window_start < ?', through);
+      for (const row of raw) this.sql.exec('DELETE FROM raw_pending WHERE id = ?', row.id);
       this.setMeta('next_sequence', String(sequence + 1));
-      return sequence;
+      return { sequence, rowCount: content.rowCount, panes: panes.length };
     });
+    if (sealed === null) return null;
+    this.unsealedRows -= sealed.panes;
+    this.sealedRows += sealed.rowCount;
+    return sealed.sequence;
   }
 
-  /** Sends sealed batches oldest first; each is deleted only after ClickHouse acknowledged it. */
-  private async flushSealedBatches(): Promise<FlushOutcome> {
+  /** Sends sealed batches oldest first, each as ONE insert; a batch is deleted only after ClickHouse acknowledged it. */
+  private async flushBatches(): Promise<FlushOutcome> {
     const batches = this.sql
-      .exec<{ sequence: number; token: string; rows_json: string; attempts: number }>(
-        'SELECT sequence, token, rows_json, attempts FROM sealed_batches ORDER BY sequence',
-      )
+      .exec<{ sequence: number; token: string; attempts: number; row_count: number }>('SELECT sequence, token, attempts, row_count FROM batches ORDER BY sequence')
       .toArray();
     if (batches.length === 0) return { status: 'idle' };
     const client = clickHouseClient(this.env);
     let rows = 0;
     try {
       for (const batch of batches) {
-        // Written by sealClosedWindows from typed rows; storage is ours, not client input.
-        const values = JSON.parse(batch.rows_json) as RollupRow[];
+        const values = this.batchRows(batch.sequence);
         try {
           await client.insert({
-            table: TABLES.eventsPerMinute,
+            table: TABLES.landing,
             values,
             format: 'JSONEachRow',
-            // Synchronous insert: ClickHouse 26 defaults async_insert=1, which would acknowledge before the block is deduplicated and stored.
-            clickhouse_settings: { insert_deduplication_token: batch.token, async_insert: 0 },
+            clickhouse_settings: { ...FLUSH_INSERT_SETTINGS, insert_deduplication_token: batch.token },
           });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           const attempts = batch.attempts + 1;
-          this.sql.exec(
-            'UPDATE sealed_batches SET attempts = ?, last_error = ? WHERE sequence = ?',
-            attempts,
-            message.slice(0, 1000),
-            batch.sequence,
-          );
+          this.sql.exec('UPDATE batches SET attempts = ?, last_error = ? WHERE sequence = ?', attempts, message.slice(0, 1000), batch.sequence);
           console.warn(`ShardAggregator flush of batch ${batch.token} failed (attempt ${attempts}): ${message}`);
           return { status: 'error', attempts, message };
         }
-        this.sql.exec('DELETE FROM sealed_batches WHERE sequence = ?', batch.sequence);
-        rows += values.length;
+        const deleted = this.ctx.storage.transactionSync(() => {
+          this.sql.exec('DELETE FROM batch_parts WHERE sequence = ?', batch.sequence);
+          return this.sql.exec('DELETE FROM batches WHERE sequence = ?', batch.sequence).rowsWritten > 0;
+        });
+        // An overlapping cycle may have acknowledged it first (same token: ClickHouse kept one copy).
+        if (deleted) this.sealedRows -= batch.row_count;
+        rows += batch.row_count;
       }
     } finally {
       await client.close();
@@ -230,51 +295,121 @@ export class ShardAggregator extends DurableObject<Env> {
     return { status: 'flushed', batches: batches.length, rows };
   }
 
-  /** Runs one flush cycle now: used by operators and tests instead of waiting for the alarm. */
-  async flushNow(): Promise<FlushOutcome> {
-    await this.alarm();
-    return this.lastFlush ?? { status: 'idle' };
+  private batchRows(sequence: number): unknown[] {
+    const values: unknown[] = [];
+    for (const part of this.sql.exec<{ rows_json: string }>('SELECT rows_json FROM batch_parts WHERE sequence = ? ORDER BY part', sequence)) {
+      const parsed: unknown = JSON.parse(part.rows_json);
+      if (!Array.isArray(parsed)) throw new Error(`batch ${sequence} has a corrupt part`);
+      values.push(...parsed);
+    }
+    return values;
   }
 
-  /** Running totals since `sinceMs`, so a restarted Broadcast can rebuild its view. */
+  private async scheduleNext(now: number, outcome: FlushOutcome): Promise<number | null> {
+    const through = closedThrough(now, this.config);
+    const workReady =
+      this.count('SELECT COUNT(*) AS n FROM batches') > 0 ||
+      this.count('SELECT COUNT(*) AS n FROM (SELECT 1 FROM panes WHERE unsealed = 1 AND pane_start < ? LIMIT 1)', through) > 0;
+    const oldestOpen = this.minimum(
+      'SELECT MIN(m) AS n FROM (SELECT MIN(pane_start) AS m FROM panes WHERE unsealed = 1 UNION ALL SELECT MIN(window_start) FROM governance_pending UNION ALL SELECT MIN(window_start) FROM raw_pending)',
+    );
+    const oldestSeen = this.minimum('SELECT MIN(seen_at) AS n FROM seen_events');
+    const oldestPane = this.minimum('SELECT MIN(pane_start) AS n FROM panes');
+    const expiries = [oldestSeen === null ? null : oldestSeen + this.config.dedupHorizonMs, oldestPane === null ? null : oldestPane + PANE_RETENTION_MS].filter(
+      (t): t is number => t !== null,
+    );
+    const backoffMs = outcome.status === 'error' ? backoffDelayMs(outcome.attempts) : null;
+    const at = nextAlarmAt({
+      nowMs: now,
+      flushIntervalMs: this.config.flushIntervalMs,
+      backoffMs,
+      workReady,
+      nextCloseMs: oldestOpen === null ? null : closeTimeOf(oldestOpen, this.config),
+      nextExpiryMs: expiries.length > 0 ? Math.min(...expiries) : null,
+    });
+    this.retryNotBefore = backoffMs === null || at === null ? 0 : at;
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
+    return at;
+  }
+
+  private async armAlarmBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private prune(now: number): void {
+    this.sql.exec('DELETE FROM seen_events WHERE seen_at < ?', now - this.config.dedupHorizonMs);
+    this.sql.exec('DELETE FROM panes WHERE unsealed = 0 AND pane_start < ?', now - PANE_RETENTION_MS);
+    this.admitted.prune(minuteStartOf(now - PANE_RETENTION_MS));
+  }
+
+  /** Running pane totals (human events and value sum) since `sinceMs`, so a restarted Broadcast can rebuild its view. */
   async liveTotals(sinceMs: number): Promise<PartialAggregate[]> {
     return this.sql
-      .exec<{ window_start: number; event_type: string; dims_key: string; events: number; value_sum: number }>(
-        'SELECT * FROM live_totals WHERE window_start >= ?',
+      .exec<{ pane_start: number; event_type: string; dims_key: string; events: number; value_sum: number }>(
+        'SELECT pane_start, event_type, dims_key, events, value_sum FROM panes WHERE pane_start >= ? AND events > 0',
         sinceMs,
       )
       .toArray()
-      .map((row) => ({ windowStart: row.window_start, eventType: row.event_type, dimsKey: row.dims_key, events: row.events, valueSum: row.value_sum }));
+      .map((row) => ({ windowStart: row.pane_start, eventType: row.event_type, dimsKey: row.dims_key, events: row.events, valueSum: row.value_sum }));
+  }
+
+  /** Events, value sum and unique users of the last `lastSeconds` (whole panes), from panes only. Results of shards add up (see core/sliding.ts). */
+  async slidingWindow(query: SlidingWindowQuery): Promise<SlidingWindowResult> {
+    const checked = checkSlidingQuery(query);
+    if (!checked.ok) throw new RangeError(checked.message);
+    const range = slidingRange(Date.now(), this.config.paneMs, checked.query.lastSeconds);
+    const accumulator = new SlidingAccumulator(checked.query);
+    const rows = this.sql.exec<{ event_type: string; dims_key: string; events: number; value_sum: number; bot_events: number; users: ArrayBuffer | null }>(
+      'SELECT event_type, dims_key, events, value_sum, bot_events, users FROM panes WHERE pane_start >= ? AND pane_start < ?',
+      range.fromMs, range.toMs,
+    );
+    for (const row of rows) {
+      accumulator.add({
+        eventType: row.event_type, dimsKey: row.dims_key, events: row.events, valueSum: row.value_sum, botEvents: row.bot_events,
+        sketch: row.users === null ? null : new Uint8Array(row.users),
+      });
+    }
+    return accumulator.result(range);
   }
 
   async stats(): Promise<ShardStats> {
+    const now = Date.now();
     const identity = this.identity();
-    return {
+    const through = closedThrough(now, this.config);
+    const oldestClosedPane = this.minimum('SELECT MIN(pane_start) AS n FROM panes WHERE unsealed = 1 AND pane_start < ?', through);
+    const numberMeta = (key: string): number | null => {
+      const value = this.getMeta(key);
+      return value === null ? null : Number(value);
+    };
+    return buildShardStats({
+      nowMs: now,
       projectId: identity?.projectId ?? null,
       shard: identity?.shard ?? null,
-      pendingGroups: this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM pending_windows').one().n,
-      sealedBatches: this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM sealed_batches').one().n,
-      nextSequence: Number(this.getMeta('next_sequence') ?? '1'),
-      lastFlush: this.lastFlush,
-    };
-  }
-
-  private pruneHousekeeping(now: number): void {
-    this.sql.exec('DELETE FROM seen_events WHERE seen_at < ?', now - DEDUP_HORIZON_MS);
-    this.sql.exec('DELETE FROM live_totals WHERE window_start < ?', now - LIVE_RETENTION_MS);
-  }
-
-  private pushToBroadcast(projectId: string, shard: number, deltas: readonly GroupDelta[]): void {
-    const groups: PartialAggregate[] = deltas.map((delta) => {
-      const total = this.sql
-        .exec<{ events: number; value_sum: number }>(
-          'SELECT events, value_sum FROM live_totals WHERE window_start = ? AND event_type = ? AND dims_key = ?',
-          delta.windowStart, delta.eventType, delta.dimsKey,
-        )
-        .one();
-      return { windowStart: delta.windowStart, eventType: delta.eventType, dimsKey: delta.dimsKey, events: total.events, valueSum: total.value_sum };
+      incarnation: this.getMeta('incarnation') ?? '',
+      windowMs: this.config.windowMs,
+      watermarkMs: through,
+      unsealedRows: this.unsealedRows,
+      sealedBatches: this.count('SELECT COUNT(*) AS n FROM batches'),
+      sealedRows: this.sealedRows,
+      maxBacklogRows: this.config.maxBacklogRows,
+      nextSequence: numberMeta('next_sequence') ?? 1,
+      sealedThroughMs: numberMeta('sealed_through'),
+      maxEventTimeMs: numberMeta('max_event_time'),
+      oldestSealedWindowMs: this.minimum('SELECT MIN(oldest_window_start) AS n FROM batches'),
+      oldestClosedUnsealedWindowMs: oldestClosedPane === null ? null : windowStartOf(oldestClosedPane, this.config.windowMs),
+      lastFlushJson: this.getMeta('last_flush'),
+      nextAlarmMs: await this.ctx.storage.getAlarm(),
+      retainedPanes: this.count('SELECT COUNT(*) AS n FROM panes'),
+      dedupEntries: this.count('SELECT COUNT(*) AS n FROM seen_events'),
+      dedupHorizonMs: this.config.dedupHorizonMs,
+      counters: this.counters(),
     });
-    const partials: ShardPartials = { projectId, shard, windowMs: this.config.windowMs, groups };
+  }
+
+  private pushToBroadcast(projectId: string, shard: number, groups: PartialAggregate[]): void {
+    const partials: ShardPartials = { projectId, shard, windowMs: this.config.paneMs, groups };
     const broadcast = this.env.BROADCAST.get(this.env.BROADCAST.idFromName(projectId));
     // The live view is an observer: its failure must never fail ingestion.
     this.ctx.waitUntil(
@@ -284,8 +419,19 @@ export class ShardAggregator extends DurableObject<Env> {
     );
   }
 
-  private async ensureAlarm(at: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(at);
+  private counters(): ShardCounters {
+    const counters = emptyCounters();
+    for (const row of this.sql.exec<{ name: string; value: number }>('SELECT name, value FROM counters')) {
+      if (isCounterName(row.name)) counters[row.name] = row.value;
+    }
+    return counters;
+  }
+
+  private addCounters(delta: ShardCounters): void {
+    for (const name of COUNTER_NAMES) {
+      if (delta[name] === 0) continue;
+      this.sql.exec('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value', name, delta[name]);
+    }
   }
 
   private rememberIdentity(projectId: string, shard: number): void {
@@ -301,6 +447,15 @@ export class ShardAggregator extends DurableObject<Env> {
     return projectId === null || shard === null ? null : { projectId, shard: Number(shard) };
   }
 
+  private count(query: string, ...bindings: SqlStorageValue[]): number {
+    return Number(this.sql.exec<{ n: number }>(query, ...bindings).one().n);
+  }
+
+  private minimum(query: string, ...bindings: SqlStorageValue[]): number | null {
+    const value = this.sql.exec<{ n: number | null }>(query, ...bindings).one().n;
+    return value === null ? null : Number(value);
+  }
+
   private getMeta(key: string): string | null {
     const row = this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0];
     return row?.value ?? null;
@@ -308,5 +463,45 @@ export class ShardAggregator extends DurableObject<Env> {
 
   private setMeta(key: string, value: string): void {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+  }
+}
+
+interface Recorded {
+  result: ShardIngestResult;
+  partials: PartialAggregate[];
+  newlyUnsealed: number;
+  earliestCloseMs: number | null;
+}
+
+/** Admitted dimension values: SQLite is the truth, memory a lazily loaded cache per window. */
+class StoredAdmittedValues implements AdmittedValues {
+  private readonly cache = new MemoryAdmittedValues();
+  private readonly loaded = new Set<number>();
+
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+  }
+
+  get(windowStart: number, dimension: string): ReadonlySet<string> {
+    if (!this.loaded.has(windowStart)) {
+      for (const row of this.sql.exec<{ dimension: string; value: string }>('SELECT dimension, value FROM dim_values WHERE window_start = ?', windowStart)) {
+        this.cache.admit(windowStart, row.dimension, row.value);
+      }
+      this.loaded.add(windowStart);
+    }
+    return this.cache.get(windowStart, dimension);
+  }
+
+  admit(windowStart: number, dimension: string, value: string): void {
+    this.cache.admit(windowStart, dimension, value);
+    this.sql.exec('INSERT OR IGNORE INTO dim_values (window_start, dimension, value) VALUES (?, ?, ?)', windowStart, dimension, value);
+  }
+
+  prune(cutoff: number): void {
+    this.cache.prune(cutoff);
+    for (const windowStart of this.loaded) if (windowStart < cutoff) this.loaded.delete(windowStart);
+    this.sql.exec('DELETE FROM dim_values WHERE window_start < ?', cutoff);
   }
 }

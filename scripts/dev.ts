@@ -1,15 +1,15 @@
 /**
  * `npm run dev` (and `npm run demo`): the whole local stack in one command.
- * ClickHouse dev server (embedded chdb engine) -> migrations -> Worker with
- * local Durable Objects (wrangler dev) serving the API and the dashboard ->
- * optional synthetic traffic. Ctrl-C stops everything.
+ * dashboard build (vite build --watch) -> ClickHouse dev server (embedded
+ * chdb engine) -> migrations -> Worker with local Durable Objects (wrangler
+ * dev) serving the API and the dashboard -> optional synthetic traffic.
+ * scripts/lib/local-stack.ts does the starting; Ctrl-C stops everything.
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { applyMigrations } from './migrate.ts';
-import { startChild, type StartedChild } from './lib/child-process.ts';
-import { spawnClickHouseDevServer } from './lib/spawn-clickhouse.ts';
+import { startChild } from './lib/child-process.ts';
+import { startLocalStack, type LocalStack } from './lib/local-stack.ts';
 import { ensureDemoProject, ensureDevVars } from './lib/demo-project.ts';
 
 const { values: flags } = parseArgs({
@@ -24,7 +24,7 @@ const { values: flags } = parseArgs({
 
 const root = join(import.meta.dirname, '..');
 const node = process.execPath;
-const children: StartedChild[] = [];
+let running: LocalStack | null = null;
 let stopping = false;
 
 async function shutdown(code: number): Promise<never> {
@@ -32,7 +32,7 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     console.log('\nStopping the local stack…');
     // Reverse order: traffic, then the Worker, then ClickHouse last so pending flushes can finish.
-    for (const child of children.reverse()) await child.stop();
+    await running?.stop();
   }
   process.exit(code);
 }
@@ -45,64 +45,41 @@ setInterval(() => {
   if (process.ppid !== parentAtStart) void shutdown(0);
 }, 1000).unref();
 
-function watch(started: StartedChild, name: string): StartedChild {
-  children.push(started);
-  started.child.once('exit', (code) => {
-    if (stopping) return;
-    console.error(`${name} exited unexpectedly (${code}); stopping the stack.`);
-    void shutdown(1);
-  });
-  return started;
-}
-
 async function main(): Promise<void> {
   // Secrets live in .dev.vars locally (gitignored); the dev ClickHouse has no password.
   const { adminToken } = ensureDevVars(join(root, '.dev.vars'));
   mkdirSync(join(root, '.data'), { recursive: true });
-  const clickhouse = await spawnClickHouseDevServer({
-    dataDir: join(root, flags['clickhouse-data']),
-    port: Number(flags['clickhouse-port']),
-    label: 'clickhouse',
+  const stack = await startLocalStack({
+    port: Number(flags.port),
+    clickhouse: { dataDir: join(root, flags['clickhouse-data']), port: Number(flags['clickhouse-port']) },
+    persistTo: join(root, '.data/wrangler'),
+    vars: { DEMO_MODE: flags.demo ? '1' : '0' },
+    // The dashboard is rebuilt on every change under dashboard/; wrangler dev serves dashboard/dist.
+    dashboard: 'watch',
+    verbose: true,
+    onUnexpectedExit: (name, code) => {
+      if (stopping) return;
+      console.error(`${name} exited unexpectedly (${code}); stopping the stack.`);
+      void shutdown(1);
+    },
   });
-  watch(clickhouse.process, 'ClickHouse dev server');
-  const clickhouseUrl = clickhouse.url;
-  const migrations = await applyMigrations({ url: clickhouseUrl });
-  console.log(`[migrate] applied ${migrations.applied.length}, already applied ${migrations.skipped.length}`);
-
-  const wranglerArgs = [
-    join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev',
-    '--ip', '127.0.0.1', '--port', flags.port,
-    '--persist-to', join(root, '.data/wrangler'),
-    '--var', `CLICKHOUSE_URL:${clickhouseUrl}`,
-    '--var', `DEMO_MODE:${flags.demo ? '1' : '0'}`,
-    '--show-interactive-dev-session=false',
-  ];
-  const worker = watch(
-    await startChild(node, wranglerArgs, {
-      ready: /Ready on (http:\/\/\S+)/,
-      timeoutMs: 120_000,
-      label: 'worker',
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', WRANGLER_SEND_METRICS: 'false' },
-    }),
-    'wrangler dev',
-  );
-  const workerUrl = `http://127.0.0.1:${flags.port}`;
+  running = stack;
+  const clickhouseUrl = stack.clickhouseUrl;
+  const workerUrl = stack.workerUrl;
   const demo = await ensureDemoProject(workerUrl, adminToken, join(root, '.data/demo-project.json'));
 
   if (flags.demo) {
-    watch(
+    stack.adopt(
+      'demo traffic',
       await startChild(node, [join(root, 'scripts/demo-traffic.ts'), '--url', workerUrl, '--rate', flags.rate, '--key', demo.server], {
         ready: /./,
         timeoutMs: 30_000,
         label: 'demo',
         cwd: root,
       }),
-      'demo traffic',
     );
   }
 
-  void worker;
   console.log(`
   edgepulse is running
     Dashboard   ${workerUrl}/?key=${demo.read}

@@ -64,19 +64,22 @@ describe('repository migrations', () => {
     expect(await rs.json()).toEqual([
       { name: 'project_id', type: 'LowCardinality(String)' },
       { name: 'event_type', type: 'LowCardinality(String)' },
-      { name: 'window_start', type: "DateTime('UTC')" },
       { name: 'dims_key', type: 'String' },
-      { name: 'dims', type: 'Map(LowCardinality(String), String)' },
-      { name: 'events', type: 'UInt64' },
-      { name: 'value_sum', type: 'Float64' },
-      { name: 'late_events', type: 'UInt64' },
+      { name: 'window_start', type: "DateTime('UTC')" },
+      { name: 'dims', type: 'SimpleAggregateFunction(any, Map(String, String))' },
+      { name: 'events', type: 'SimpleAggregateFunction(sum, UInt64)' },
+      { name: 'value_sum', type: 'SimpleAggregateFunction(sum, Float64)' },
+      { name: 'bot_events', type: 'SimpleAggregateFunction(sum, UInt64)' },
+      { name: 'bot_value_sum', type: 'SimpleAggregateFunction(sum, Float64)' },
+      { name: 'late_events', type: 'SimpleAggregateFunction(sum, UInt64)' },
+      { name: 'users_hll', type: 'SimpleAggregateFunction(maxMap, Tuple(Array(UInt16), Array(UInt8)))' },
     ]);
     const engine = await client.query({
-      query: "SELECT engine, sorting_key FROM system.tables WHERE database = 'edgepulse' AND name = 'events_1m'",
+      query: "SELECT engine, sorting_key, partition_key FROM system.tables WHERE database = 'edgepulse' AND name = 'events_1m'",
       format: 'JSONEachRow',
     });
     expect(await engine.json()).toEqual([
-      { engine: 'SummingMergeTree', sorting_key: 'project_id, event_type, window_start, dims_key' },
+      { engine: 'AggregatingMergeTree', sorting_key: 'project_id, event_type, dims_key, window_start', partition_key: 'toDate(window_start)' },
     ]);
   });
 });

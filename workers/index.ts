@@ -6,8 +6,10 @@ import { requireAdmin, requireKey } from './auth.ts';
 import { handleError, handleNotFound } from './errors.ts';
 import { createKey, createProject, revokeKey } from './routes/admin.ts';
 import { postEvents } from './routes/events.ts';
+import { getHealth } from './routes/health.ts';
 import { getLive } from './routes/live.ts';
 import { getCatalog, getMetrics } from './routes/metrics.ts';
+import { postSegmentBatch, postSegmentMessage, SEGMENT_MESSAGE_PATHS } from './routes/segment.ts';
 
 export { Broadcast } from '../durable-objects/Broadcast.ts';
 export { ProjectRegistry } from '../durable-objects/ProjectRegistry.ts';
@@ -29,9 +31,14 @@ app.use(
 );
 
 app.post('/v1/events', postEvents);
+// Segment Tracking API: batch, single calls, and analytics.js's one-letter short paths.
+app.post('/v1/batch', postSegmentBatch);
+app.post('/v1/b', postSegmentBatch);
+app.on('POST', SEGMENT_MESSAGE_PATHS, postSegmentMessage);
 app.get('/v1/metrics', requireKey(READ_KINDS), getMetrics);
 app.get('/v1/catalog', requireKey(READ_KINDS), getCatalog);
 app.get('/v1/live', requireKey(READ_KINDS), getLive);
+app.get('/v1/health', requireKey(READ_KINDS), getHealth);
 app.post('/v1/admin/projects', requireAdmin(), createProject);
 app.post('/v1/admin/projects/:projectId/keys', requireAdmin(), createKey);
 app.post('/v1/admin/keys/revoke', requireAdmin(), revokeKey);

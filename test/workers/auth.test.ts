@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, bearer, countInClickHouse, createTestProject, flushAllShards, request, sleep, testProject, uniqueEventType, type TestProject } from './helpers.ts';
 
+const BROWSER_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+
 function postEvents(key: string | null, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return request('/v1/events', {
     method: 'POST',
@@ -150,8 +152,8 @@ describe('rate limiting', () => {
     expect(limited?.headers.get('Retry-After')).toBe('10');
     expect(await errorCode(limited ?? new Response('{}'))).toBe('rate_limited');
     const acceptedCount = statuses.filter((status) => status === 202).length;
-    // Another key of the same project is limited separately.
-    expect((await postEvents(project.keys.public, { eventType, timestamp: Date.now() })).status).toBe(202);
+    // Another key of the same project is limited separately (a browser UA: a public key without one counts as a bot).
+    expect((await postEvents(project.keys.public, { eventType, timestamp: Date.now() }, { 'User-Agent': BROWSER_UA })).status).toBe(202);
     await sleep(1100);
     await flushAllShards(project.projectId);
     expect((await countInClickHouse(eventType, project.projectId)).events).toBe(acceptedCount + 1);

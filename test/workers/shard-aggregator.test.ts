@@ -1,71 +1,135 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { dedupToken } from '../../core/rollup-rows.ts';
-import type { ValidEvent } from '../../core/events.ts';
+import { parseBackpressure } from '../../core/backpressure.ts';
+import { dedupToken, FLUSH_INSERT_SETTINGS, TABLES } from '../../core/rollup-rows.ts';
 import type { ShardAggregator } from '../../durable-objects/ShardAggregator.ts';
-import { countInClickHouse, projectId, shardStub, sleep, uniqueEventType } from './helpers.ts';
-
-function events(eventType: string, count: number, timestampMs: number, prefix = eventType): ValidEvent[] {
-  return Array.from({ length: count }, (_, i) => ({
-    eventId: `${prefix}-${i}`,
-    eventType,
-    timestampMs,
-    value: 1.5,
-    userId: `u${i}`,
-    dimensions: { country: 'DE' },
-  }));
-}
+import { directClickHouse, drainAlarms, expectConsistent, flushClosed, makeEvents, newProjectId, shardOf, totalsIn } from './aggregation-support.ts';
 
 describe('ShardAggregator', () => {
   it('keeps counted windows across an abort (state is in SQLite storage, not memory)', async () => {
-    const stub = shardStub(1);
-    const eventType = uniqueEventType('durable');
-    await stub.ingest({ projectId: projectId(), shard: 1, events: events(eventType, 5, Date.now()) });
+    const projectId = newProjectId('durable');
+    const stub = shardOf(projectId);
+    await stub.ingest({ projectId, shard: 0, events: makeEvents(projectId, 5, { value: 1.5 }) });
     const before = await stub.stats();
-    await runInDurableObject(stub, (_instance: ShardAggregator, state) => {
-      state.abort('fault injection');
-    }).catch(() => undefined);
-    const after = await shardStub(1).stats();
+    await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.abort('fault injection')).catch(() => undefined);
+    const after = await shardOf(projectId).stats();
     expect(after.pendingGroups).toBe(before.pendingGroups);
-    await sleep(1100);
-    await shardStub(1).flushNow();
-    expect((await countInClickHouse(eventType)).events).toBe(5);
+    expect(after.counters).toEqual(before.counters);
+    await flushClosed(shardOf(projectId));
+    await expectConsistent(projectId, { events: 5, valueSum: 7.5, users: 5 });
+    await drainAlarms(shardOf(projectId));
   });
 
   it('turns events for an already flushed window into additive adjustment rows', async () => {
-    const stub = shardStub(2);
-    const eventType = uniqueEventType('late');
+    const projectId = newProjectId('late');
+    const stub = shardOf(projectId);
     const windowTime = Date.now() - 30_000;
-    await stub.ingest({ projectId: projectId(), shard: 2, events: events(eventType, 3, windowTime, `${eventType}-a`) });
+    await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-a`, 3, { timestampMs: windowTime, value: 1.5 }) });
     await stub.flushNow();
-    const result = await stub.ingest({ projectId: projectId(), shard: 2, events: events(eventType, 2, windowTime, `${eventType}-b`) });
+    const result = await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-b`, 2, { timestampMs: windowTime, value: 1.5 }) });
     expect(result.late).toBe(2);
     await stub.flushNow();
-    expect(await countInClickHouse(eventType)).toEqual({ events: 5, valueSum: 7.5, lateEvents: 5 });
+    // 1 s windows and no lateness in tests: events 30 s old were late on arrival too.
+    expect(await totalsIn('events_1m', projectId)).toMatchObject({ events: 5, valueSum: 7.5, lateEvents: 5, rows: 2 });
+    await expectConsistent(projectId, { events: 5, valueSum: 7.5, users: 5 });
+    await drainAlarms(stub);
   });
 
-  it('re-sends a sealed batch with the same token and ClickHouse counts it once', async () => {
-    const stub = shardStub(3);
-    const eventType = uniqueEventType('exactly_once');
-    await stub.ingest({ projectId: projectId(), shard: 3, events: events(eventType, 4, Date.now() - 10_000) });
-    // Seal without sending, then send twice: the "lost acknowledgement" case.
-    const sealed = await runInDurableObject(stub, (instance: ShardAggregator) => instance.sealClosedWindows(Date.now()));
-    expect(sealed).not.toBeNull();
-    const { token, rowsJson } = await runInDurableObject(stub, (_instance: ShardAggregator, state) => {
-      const row = state.storage.sql
-        .exec<{ token: string; rows_json: string }>('SELECT token, rows_json FROM sealed_batches WHERE sequence = ?', sealed ?? -1)
-        .one();
-      return { token: row.token, rowsJson: row.rows_json };
+  it('re-sends a sealed batch with the same token and ClickHouse counts it once, in every table', async () => {
+    const projectId = newProjectId('exactly-once');
+    const stub = shardOf(projectId);
+    await stub.ingest({ projectId, shard: 0, events: makeEvents(projectId, 4, { timestampMs: Date.now() - 10_000 }) });
+    // Seal without sending (and without the alarm sending it first), then send twice: the "lost acknowledgement" case.
+    const sealed = await runInDurableObject(stub, async (instance: ShardAggregator, state) => {
+      await state.storage.deleteAlarm();
+      return instance.sealClosedWindows(Date.now());
     });
-    expect(token).toMatch(new RegExp(`^${dedupToken(projectId(), 3, '[0-9a-f-]{36}', sealed ?? -1)}$`));
-    const { clickHouse } = await import('./helpers.ts');
-    const client = clickHouse();
-    await client.insert({ table: 'events_1m', values: JSON.parse(rowsJson) as object[], format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: token } });
+    expect(sealed).not.toBeNull();
+    const { token, parts } = await runInDurableObject(stub, (_instance: ShardAggregator, state) => ({
+      token: state.storage.sql.exec<{ token: string }>('SELECT token FROM batches WHERE sequence = ?', sealed ?? -1).one().token,
+      parts: state.storage.sql.exec<{ rows_json: string }>('SELECT rows_json FROM batch_parts WHERE sequence = ? ORDER BY part', sealed ?? -1).toArray(),
+    }));
+    expect(token).toMatch(new RegExp(`^${dedupToken(projectId, 0, '[0-9a-f-]{36}', sealed ?? -1)}$`));
+    const values = parts.flatMap((part): unknown[] => {
+      const parsed: unknown = JSON.parse(part.rows_json);
+      return Array.isArray(parsed) ? parsed : [];
+    });
+    const client = directClickHouse();
+    await client.insert({ table: TABLES.landing, values, format: 'JSONEachRow', clickhouse_settings: { ...FLUSH_INSERT_SETTINGS, insert_deduplication_token: token } });
     await client.close();
     // The shard never saw the acknowledgement, so its alarm sends the same batch again.
     const outcome = await stub.flushNow();
     expect(outcome.status).toBe('flushed');
-    expect((await countInClickHouse(eventType)).events).toBe(4);
     expect((await stub.stats()).sealedBatches).toBe(0);
+    await expectConsistent(projectId, { events: 4, valueSum: 4, users: 4 });
+    await drainAlarms(stub);
+  });
+
+  it('counts bots apart and keeps them out of human events, value sums, users and live totals', async () => {
+    const projectId = newProjectId('bots');
+    const stub = shardOf(projectId);
+    const now = Date.now();
+    const events = makeEvents(projectId, 10, { value: 2, extra: (i) => (i < 4 ? { bot: true, receivedAtMs: now } : { receivedAtMs: now }) });
+    const result = await stub.ingest({ projectId, shard: 0, events });
+    expect(result).toMatchObject({ accepted: 10, bots: 4 });
+    const live = await stub.liveTotals(0);
+    expect(live.reduce((sum, group) => sum + group.events, 0)).toBe(6);
+    const sliding = await stub.slidingWindow({ lastSeconds: 60 });
+    expect(sliding).toMatchObject({ events: 6, valueSum: 12, botEvents: 4, uniqueUsers: 6 });
+    await flushClosed(stub);
+    expect(await totalsIn('events_1m', projectId)).toMatchObject({ events: 6, valueSum: 12, botEvents: 4 });
+    await expectConsistent(projectId, { events: 6, valueSum: 12, users: 6, botEvents: 4 });
+    await drainAlarms(stub);
+  });
+
+  it('reports health: watermark, flush lag, backlog, dedup horizon and the last flush', async () => {
+    const projectId = newProjectId('health');
+    const stub = shardOf(projectId);
+    const fresh = await stub.stats();
+    expect(fresh).toMatchObject({ projectId: null, pendingGroups: 0, backlogRows: 0, flushLagMs: 0, lastFlush: null, dedupHorizonSeconds: 600, backpressure: false });
+    await stub.ingest({ projectId, shard: 0, events: makeEvents(projectId, 3, { timestampMs: Date.now() - 5_000 }), rejectedTooOld: 2 });
+    const pending = await stub.stats();
+    expect(pending).toMatchObject({ projectId, shard: 0, pendingGroups: 1, dedupEntries: 3, counters: { accepted: 3, rejectedTooOld: 2 } });
+    // The 5 s old window is closed but not yet flushed: flush lag is at least its age.
+    expect(pending.flushLagMs).toBeGreaterThanOrEqual(3_000);
+    expect(pending.maxEventTimeMs).not.toBeNull();
+    expect(pending.nextAlarmMs).not.toBeNull();
+    await flushClosed(stub);
+    const flushed = await stub.stats();
+    expect(flushed).toMatchObject({ pendingGroups: 0, sealedBatches: 0, flushLagMs: 0, lastFlush: { status: 'flushed' } });
+    expect(flushed.appliedWatermarkMs).not.toBeNull();
+    expect(flushed.watermarkLagMs).toBeGreaterThanOrEqual(0);
+    const [tooOld] = await (async () => {
+      const client = directClickHouse();
+      const rs = await client.query({
+        query: "SELECT sum(events) AS n FROM governance_1m WHERE project_id = {p:String} AND reason = 'too_old'",
+        query_params: { p: projectId },
+        format: 'JSONEachRow',
+      });
+      const rows = await rs.json<{ n: string }>();
+      await client.close();
+      return rows;
+    })();
+    expect(Number(tooOld?.n)).toBe(2);
+    await drainAlarms(stub);
+  });
+
+  it('answers an ingest at the backlog bound with a parseable backpressure error and records nothing', async () => {
+    // The bound is MAX_BACKLOG_ROWS = 5000 in the workers test project: 5000 distinct groups reach it.
+    const projectId = newProjectId('bound');
+    const stub = shardOf(projectId);
+    const future = Date.now() + 60_000; // open windows: nothing can be sealed meanwhile
+    for (let batch = 0; batch < 5; batch++) {
+      // Event types are not governed (dimension values would fold into __other__ after K).
+      await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-${batch}`, 1000, { timestampMs: future, extra: (i) => ({ eventType: `e${batch}_${i}` }) }) });
+    }
+    expect((await stub.stats()).backpressure).toBe(true);
+    const refused = await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-x`, 1) }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(parseBackpressure(refused)).toMatchObject({ backlogRows: 5000, limit: 5000 });
+    expect((await stub.stats()).counters.accepted).toBe(5000);
+    await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.storage.deleteAll());
   });
 });

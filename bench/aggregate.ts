@@ -1,0 +1,313 @@
+/**
+ * Aggregation benchmark (pure modules in Node, no Durable Object storage):
+ *
+ * 1. ns per event for the shard's in-memory work: cardinality governance,
+ *    dimension key, pane grouping + user hash (BatchAccumulator), and the HLL
+ *    add into the group's pane sketch. Batches of 1,000 events, as requests.
+ * 2. DO memory for 5 minutes of panes at 10,000 events/s with realistic
+ *    dimensions (event type, country, device, campaign, path), 10 s panes:
+ *    pane groups, sketch bytes in memory, serialized bytes (SQLite), heap.
+ * 3. ClickHouse rows and bytes stored per million events: the same events
+ *    folded into 1-minute rollup rows, inserted into a chdb dev server and
+ *    measured from system.parts (compressed), vs. the raw events table.
+ *
+ *   npm run bench -- aggregate            (a minute or so)
+ *   node bench/aggregate.ts --quick       (smoke run)
+ *
+ * The LAST stdout line is one JSON object with every figure.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { createClient } from '@clickhouse/client-web';
+import { compilePolicy, GovernedKeyCache, MemoryAdmittedValues } from '../core/cardinality.ts';
+import { fastDimensionsKey } from '../core/dims-key.ts';
+import { HyperLogLog } from '../core/hll.ts';
+import { BatchAccumulator, minuteStartOf, USER_SKETCH_PRECISION, type PaneTiming } from '../core/panes.ts';
+import { clickHouseDateTime64, FLUSH_INSERT_SETTINGS, TABLES, toRollupRow, type RawLandingRow } from '../core/rollup-rows.ts';
+import { foldIntoMinutes, type SealedPane } from '../core/sealing.ts';
+import { applyMigrations } from '../scripts/migrate.ts';
+import { spawnClickHouseDevServer } from '../scripts/lib/spawn-clickhouse.ts';
+
+const quick = process.argv.includes('--quick');
+const RATE = 10_000;
+const SECONDS = quick ? 60 : 300;
+const BATCH = 1000;
+const timing: PaneTiming = { paneMs: 10_000, windowMs: 60_000, allowedLatenessMs: 60_000 };
+
+/** xorshift32: reproducible synthetic traffic. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** Zipf-like pick: a few values dominate, as countries and campaigns do. */
+function zipf(random: () => number, n: number): number {
+  return Math.min(n - 1, Math.floor(n * random() ** 2.5));
+}
+
+interface BenchEvent {
+  eventId: string;
+  eventType: string;
+  timestampMs: number;
+  value: number;
+  userId: string;
+  dimensions: Record<string, string>;
+}
+
+const EVENT_TYPES = ['page_view', 'page_view', 'page_view', 'click', 'click', 'add_to_cart', 'purchase', 'error'];
+const COUNTRIES = Array.from({ length: 60 }, (_, i) => `C${i}`);
+const DEVICES = ['MOBILE', 'DESKTOP', 'TABLET'];
+
+/**
+ * seed: the dimensions of seed 003 (campaignId 40, country 60, deviceType 3; 8 event types).
+ * wide: the same plus an 80-value page path: every extra dimension multiplies
+ * the combinations, which K (per dimension) does not bound.
+ * narrow: country (10) x deviceType (3), 3 event types: few groups per pane.
+ */
+type Shape = 'seed' | 'wide' | 'narrow';
+
+function generate(count: number, startMs: number, seed: number, shape: Shape = 'seed'): BenchEvent[] {
+  const random = rng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const eventType = EVENT_TYPES[Math.floor(random() * (shape === 'narrow' ? 4 : EVENT_TYPES.length))] ?? 'page_view';
+    const dimensions: Record<string, string> =
+      shape === 'narrow'
+        ? { country: COUNTRIES[zipf(random, 10)] ?? 'C0', deviceType: DEVICES[zipf(random, DEVICES.length)] ?? 'MOBILE' }
+        : { campaignId: `camp_${zipf(random, 40)}`, country: COUNTRIES[zipf(random, COUNTRIES.length)] ?? 'C0', deviceType: DEVICES[zipf(random, DEVICES.length)] ?? 'MOBILE' };
+    if (shape === 'wide') dimensions.path = `/p/${zipf(random, 80)}`;
+    return {
+      eventId: `e${seed}-${i}`,
+      eventType,
+      timestampMs: startMs + Math.floor((i * 1000) / RATE),
+      value: eventType === 'purchase' ? Math.round(random() * 10_000) / 100 : 0,
+      userId: `u${zipf(random, 200_000)}`,
+      dimensions,
+    };
+  });
+}
+
+interface PaneState {
+  paneStart: number;
+  eventType: string;
+  dimsKey: string;
+  events: number;
+  valueSum: number;
+  lateEvents: number;
+  users: HyperLogLog;
+}
+
+const policy = compilePolicy(undefined, 100);
+
+/** Pane start -> event type -> dims key -> state: the pane table of the shard, in memory instead of SQLite. */
+type PaneTable = Map<number, Map<string, Map<string, PaneState>>>;
+
+function* paneStates(panes: PaneTable): Generator<PaneState> {
+  for (const byType of panes.values()) for (const byDims of byType.values()) yield* byDims.values();
+}
+
+function paneCount(panes: PaneTable): number {
+  let n = 0;
+  for (const _ of paneStates(panes)) n++;
+  return n;
+}
+
+/** The shard's per-batch work: governance, key, pane grouping, then one update per group (count, sum, HLL adds). */
+function aggregate(events: readonly BenchEvent[], panes: PaneTable, admitted: MemoryAdmittedValues, keys: GovernedKeyCache, nowMs: number): void {
+  for (let offset = 0; offset < events.length; offset += BATCH) {
+    const batch = new BatchAccumulator(timing, nowMs);
+    const end = Math.min(events.length, offset + BATCH);
+    for (let i = offset; i < end; i++) {
+      const event = events[i];
+      if (event === undefined) continue;
+      const governed = keys.govern(minuteStartOf(event.timestampMs), event.dimensions, policy, admitted);
+      batch.add({ eventType: event.eventType, timestampMs: event.timestampMs, value: event.value, userKey: event.userId, dimsKey: governed.dimsKey, bot: false });
+    }
+    for (const group of batch.groups) {
+      let byType = panes.get(group.paneStart);
+      if (byType === undefined) {
+        byType = new Map();
+        panes.set(group.paneStart, byType);
+      }
+      let byDims = byType.get(group.eventType);
+      if (byDims === undefined) {
+        byDims = new Map();
+        byType.set(group.eventType, byDims);
+      }
+      let pane = byDims.get(group.dimsKey);
+      if (pane === undefined) {
+        pane = { paneStart: group.paneStart, eventType: group.eventType, dimsKey: group.dimsKey, events: 0, valueSum: 0, lateEvents: 0, users: new HyperLogLog({ precision: USER_SKETCH_PRECISION }) };
+        byDims.set(group.dimsKey, pane);
+      }
+      pane.events += group.events;
+      pane.valueSum += group.valueSum;
+      pane.lateEvents += group.lateEvents;
+      const hashes = group.userHashes;
+      for (let h = 0; h < hashes.length; h += 2) pane.users.addHash(hashes[h] ?? 0, hashes[h + 1] ?? 0);
+    }
+  }
+}
+
+function measureNsPerEvent(events: readonly BenchEvent[], reps: number): number {
+  const samples: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const panes: PaneTable = new Map();
+    const started = process.hrtime.bigint();
+    aggregate(events, panes, new MemoryAdmittedValues(), new GovernedKeyCache(fastDimensionsKey), events[0]?.timestampMs ?? 0);
+    samples.push(Number(process.hrtime.bigint() - started) / events.length);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+}
+
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc');
+function heapUsed(): number {
+  if (typeof collect === 'function') {
+    collect();
+    collect();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+async function clickHouseFootprint(minuteRows: ReturnType<typeof toRollupRow>[], rawSample: RawLandingRow[], events: number) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'edgepulse-bench-aggregate-'));
+  const server = await spawnClickHouseDevServer({ dataDir, label: 'bench-clickhouse' });
+  try {
+    await applyMigrations({ url: server.url });
+    const client = createClient({ url: server.url, database: 'edgepulse', request_timeout: 300_000 });
+    for (let i = 0; i < minuteRows.length; i += 20_000) {
+      await client.insert({ table: TABLES.landing, values: minuteRows.slice(i, i + 20_000), format: 'JSONEachRow', clickhouse_settings: { ...FLUSH_INSERT_SETTINGS, insert_deduplication_token: `bench-r-${i}` } });
+    }
+    for (let i = 0; i < rawSample.length; i += 50_000) {
+      await client.insert({ table: TABLES.landing, values: rawSample.slice(i, i + 50_000), format: 'JSONEachRow', clickhouse_settings: { ...FLUSH_INSERT_SETTINGS, insert_deduplication_token: `bench-raw-${i}` } });
+    }
+    for (const table of ['events_1m', 'events_raw']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+    const rs = await client.query({
+      query: `SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS compressed, sum(data_uncompressed_bytes) AS uncompressed
+              FROM system.parts WHERE database = 'edgepulse' AND active AND table IN ('events_1m', 'events_raw') GROUP BY table`,
+      format: 'JSONEachRow',
+    });
+    const parts = new Map((await rs.json<{ table: string; rows: string | number; compressed: string | number; uncompressed: string | number }>()).map((row) => [row.table, row]));
+    await client.close();
+    const perMillion = (value: string | number | undefined, sampleEvents: number): number => Math.round((Number(value ?? 0) * 1_000_000) / sampleEvents);
+    const rollup = parts.get('events_1m');
+    const raw = parts.get('events_raw');
+    return {
+      rollupRowsPerMillion: perMillion(rollup?.rows, events),
+      rollupBytesPerMillion: perMillion(rollup?.compressed, events),
+      rollupUncompressedBytesPerMillion: perMillion(rollup?.uncompressed, events),
+      rawRowsPerMillion: perMillion(raw?.rows, rawSample.length),
+      rawBytesPerMillion: perMillion(raw?.compressed, rawSample.length),
+    };
+  } finally {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface DoFootprint {
+  panes: PaneTable;
+  heapBytes: number;
+  sketchBytes: number;
+  sqliteBytes: number;
+}
+
+/** SECONDS of traffic at RATE, generated in one-second slices to keep the input out of the heap figure. */
+function fiveMinutes(start: number, shape: Shape): DoFootprint {
+  const panes: PaneTable = new Map();
+  const admitted = new MemoryAdmittedValues();
+  const keys = new GovernedKeyCache(fastDimensionsKey);
+  const before = heapUsed();
+  for (let second = 0; second < SECONDS; second++) {
+    aggregate(generate(RATE, start + second * 1000, 100 + second, shape), panes, admitted, keys, start + second * 1000);
+  }
+  const heapBytes = heapUsed() - before;
+  let sketchBytes = 0;
+  let sqliteBytes = 0;
+  for (const pane of paneStates(panes)) {
+    sketchBytes += pane.users.sizeInBytes();
+    // A panes row: the sketch, the keys and 15 numeric columns.
+    sqliteBytes += pane.users.serializedSize() + pane.eventType.length + pane.dimsKey.length + 15 * 8;
+  }
+  return { panes, heapBytes, sketchBytes, sqliteBytes };
+}
+
+function minuteRows(panes: PaneTable) {
+  return foldIntoMinutes([...paneStates(panes)].map((pane): SealedPane => ({ ...pane, botEvents: 0, botValueSum: 0 }))).map((minute) => toRollupRow('bench', 0, minute));
+}
+
+async function main(): Promise<void> {
+  const start = minuteStartOf(Date.now()) - SECONDS * 1000;
+  const events = SECONDS * RATE;
+  // 1. Throughput on 200k events (warmed up), median of several runs, both shapes.
+  const sample = generate(200_000, start, 1, 'seed');
+  measureNsPerEvent(sample, 2);
+  const nsPerEvent = measureNsPerEvent(sample, quick ? 3 : 7);
+  const wideSample = generate(200_000, start, 1, 'wide');
+  measureNsPerEvent(wideSample, 1);
+  const nsPerEventWide = measureNsPerEvent(wideSample, quick ? 3 : 5);
+  const narrowSample = generate(200_000, start, 1, 'narrow');
+  measureNsPerEvent(narrowSample, 1);
+  const nsPerEventNarrow = measureNsPerEvent(narrowSample, quick ? 3 : 5);
+  console.log(`governance + key + pane update + HLL add: ${nsPerEvent.toFixed(0)} ns/event (seed dims), ${nsPerEventWide.toFixed(0)} (wide dims), ${nsPerEventNarrow.toFixed(0)} (narrow dims); target <= 500`);
+
+  // 2. Five minutes at 10,000 events/s in one shard.
+  const seed = fiveMinutes(start, 'seed');
+  console.log(`seed dims, ${SECONDS} s at ${RATE}/s: ${paneCount(seed.panes)} pane groups in ${SECONDS / 10} panes; sketches ${(seed.sketchBytes / 1e6).toFixed(1)} MB in memory, ` +
+    `~${(seed.sqliteBytes / 1e6).toFixed(1)} MB as SQLite rows; heap growth ${(seed.heapBytes / 1e6).toFixed(1)} MB`);
+  const seedRows = minuteRows(seed.panes);
+  const seedGroups = paneCount(seed.panes);
+  seed.panes.clear();
+  const wide = fiveMinutes(start, 'wide');
+  console.log(`wide dims: ${paneCount(wide.panes)} pane groups; heap growth ${(wide.heapBytes / 1e6).toFixed(1)} MB`);
+  const wideRowsPerMillion = Math.round((minuteRows(wide.panes).length * 1e6) / events);
+  const wideGroups = paneCount(wide.panes);
+  wide.panes.clear();
+
+  // 3. The same events as ClickHouse rows (seed dims), against raw events.
+  const rawSample: RawLandingRow[] = generate(quick ? 20_000 : 200_000, start, 7).map((event) => ({
+    kind: 'raw', project_id: 'bench', shard: 0, event_type: event.eventType, event_id: event.eventId, event_time: clickHouseDateTime64(event.timestampMs),
+    received_at: clickHouseDateTime64(event.timestampMs + 40), user_id: event.userId, dims: event.dimensions, dims_key: fastDimensionsKey(event.dimensions),
+    value: event.value, bot: 0, late: 0,
+  }));
+  const footprint = await clickHouseFootprint(seedRows, rawSample, events);
+  console.log(`ClickHouse per 1M events: rollup ${footprint.rollupRowsPerMillion} rows / ${(footprint.rollupBytesPerMillion / 1e3).toFixed(0)} kB compressed ` +
+    `(wide dims: ${wideRowsPerMillion} rows); raw ${footprint.rawRowsPerMillion} rows / ${(footprint.rawBytesPerMillion / 1e6).toFixed(1)} MB compressed`);
+
+  console.log(JSON.stringify({
+    bench: 'aggregate',
+    ns_per_event: Math.round(nsPerEvent),
+    ns_per_event_wide_dims: Math.round(nsPerEventWide),
+    ns_per_event_narrow_dims: Math.round(nsPerEventNarrow),
+    target_ns_per_event: 500,
+    events_per_s_one_core: Math.round(1e9 / nsPerEvent),
+    do_window_seconds: SECONDS,
+    do_events: events,
+    do_pane_groups: seedGroups,
+    do_pane_groups_wide_dims: wideGroups,
+    do_sketch_bytes: seed.sketchBytes,
+    do_sqlite_bytes_estimate: seed.sqliteBytes,
+    do_heap_bytes: seed.heapBytes,
+    do_heap_bytes_wide_dims: wide.heapBytes,
+    hll_precision: USER_SKETCH_PRECISION,
+    clickhouse_rollup_rows_per_million: footprint.rollupRowsPerMillion,
+    clickhouse_rollup_rows_per_million_wide_dims: wideRowsPerMillion,
+    clickhouse_rollup_bytes_per_million: footprint.rollupBytesPerMillion,
+    clickhouse_rollup_uncompressed_bytes_per_million: footprint.rollupUncompressedBytesPerMillion,
+    clickhouse_raw_rows_per_million: footprint.rawRowsPerMillion,
+    clickhouse_raw_bytes_per_million: footprint.rawBytesPerMillion,
+    preaggregation_ratio: Math.round(1_000_000 / Math.max(1, footprint.rollupRowsPerMillion)),
+    bytes_ratio_raw_to_rollup: Math.round((footprint.rawBytesPerMillion / Math.max(1, footprint.rollupBytesPerMillion)) * 10) / 10,
+    quick,
+  }));
+}
+
+await main();

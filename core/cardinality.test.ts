@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { compilePolicy, governDimensions, MemoryAdmittedValues, OTHER_VALUE } from './cardinality.ts';
+
+const W = Date.UTC(2026, 0, 1, 10, 0);
+
+describe('governDimensions', () => {
+  it('admits the first K values per window and dimension and folds the rest into __other__', () => {
+    const admitted = new MemoryAdmittedValues();
+    const policy = compilePolicy({ declared: null, maxValuesPerWindow: 2 }, 100);
+    const out = ['a', 'b', 'c', 'a', 'd', 'b'].map((v) => governDimensions(W, { campaign: v, country: 'DE' }, policy, admitted));
+    expect(out.map((o) => o.dimensions.campaign)).toEqual(['a', 'b', OTHER_VALUE, 'a', OTHER_VALUE, 'b']);
+    expect(out.map((o) => o.folded)).toEqual([[], [], ['campaign'], [], ['campaign'], []]);
+    expect(out.every((o) => o.dimensions.country === 'DE')).toBe(true);
+    // A new window starts empty.
+    expect(governDimensions(W + 60_000, { campaign: 'c' }, policy, admitted).dimensions).toEqual({ campaign: 'c' });
+  });
+
+  it('drops undeclared dimensions and reports them', () => {
+    const policy = compilePolicy({ declared: ['country'] }, 100);
+    const out = governDimensions(W, { userId2: 'x', country: 'DE', path: '/a' }, policy, new MemoryAdmittedValues());
+    expect(out.dimensions).toEqual({ country: 'DE' });
+    expect(out.dropped).toEqual(['userId2', 'path']);
+    expect(out.folded).toEqual([]);
+  });
+
+  it('allows every dimension when declared is null or no policy is given, with the default K', () => {
+    expect(compilePolicy(undefined, 7)).toEqual({ declared: null, maxValues: 7 });
+    expect(compilePolicy({ declared: null }, 7)).toEqual({ declared: null, maxValues: 7 });
+    expect(compilePolicy({ declared: null, maxValuesPerWindow: 0 }, 7).maxValues).toBe(7);
+    expect(compilePolicy({ declared: ['a'], maxValuesPerWindow: 3 }, 7).maxValues).toBe(3);
+  });
+
+  it('returns the input object untouched when nothing is dropped or folded', () => {
+    const dims = { a: '1' };
+    expect(governDimensions(W, dims, compilePolicy(undefined, 10), new MemoryAdmittedValues()).dimensions).toBe(dims);
+  });
+
+  it('makes the same decisions from the same admitted sets (a rebuilt shard agrees with its former self)', () => {
+    const policy = compilePolicy({ declared: null, maxValuesPerWindow: 3 }, 100);
+    const live = new MemoryAdmittedValues();
+    const values = Array.from({ length: 20 }, (_, i) => `v${i % 7}`);
+    const before = values.slice(0, 10).map((v) => governDimensions(W, { k: v }, policy, live).dimensions.k);
+    // Rebuild from the persisted admissions only.
+    const rebuilt = new MemoryAdmittedValues();
+    for (const v of live.get(W, 'k')) rebuilt.admit(W, 'k', v);
+    const after = values.slice(10).map((v) => governDimensions(W, { k: v }, policy, rebuilt).dimensions.k);
+    const reference = new MemoryAdmittedValues();
+    expect([...before, ...after]).toEqual(values.map((v) => governDimensions(W, { k: v }, policy, reference).dimensions.k));
+  });
+
+  it('forgets pruned windows', () => {
+    const admitted = new MemoryAdmittedValues();
+    admitted.admit(W, 'k', 'a');
+    admitted.prune(W + 1);
+    expect(admitted.get(W, 'k').size).toBe(0);
+  });
+});
+
+describe('GovernedKeyCache', () => {
+  it('gives the same outcomes as governing every event, whatever the key order', async () => {
+    const { GovernedKeyCache } = await import('./cardinality.ts');
+    const { dimensionsKey } = await import('./dimensions.ts');
+    const policy = compilePolicy({ declared: ['a', 'b'], maxValuesPerWindow: 3 }, 100);
+    const cached = new GovernedKeyCache(dimensionsKey);
+    const withCache = new MemoryAdmittedValues();
+    const plain = new MemoryAdmittedValues();
+    for (let i = 0; i < 500; i++) {
+      const window = W + 60_000 * Math.floor(i / 200);
+      const dims = i % 2 === 0 ? { a: `v${i % 7}`, b: `w${i % 5}`, c: 'x' } : { c: 'x', b: `w${i % 5}`, a: `v${i % 7}` };
+      const expected = governDimensions(window, dims, policy, plain);
+      const got = cached.govern(window, dims, policy, withCache);
+      expect(got.dimsKey).toBe(dimensionsKey(expected.dimensions));
+      expect([...got.folded].sort()).toEqual([...expected.folded].sort());
+      expect(got.dropped).toEqual(expected.dropped);
+    }
+  });
+});

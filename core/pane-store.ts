@@ -1,0 +1,101 @@
+/**
+ * The ShardAggregator's SQLite layout and the pure merge of a batch's group
+ * delta into a stored pane row. One `panes` row per (pane, event type,
+ * dimension set) holds the running totals (live view, sliding windows), the
+ * changes not yet sealed (`u_*`, what the next flush sends) and the pane's
+ * user sketch: a batch costs one read and one write per group.
+ */
+import { HyperLogLog } from './hll.ts';
+import { USER_SKETCH_PRECISION, type GroupDelta } from './panes.ts';
+
+export const SHARD_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS panes (
+    pane_start INTEGER NOT NULL, event_type TEXT NOT NULL, dims_key TEXT NOT NULL,
+    events INTEGER NOT NULL, value_sum REAL NOT NULL, bot_events INTEGER NOT NULL, bot_value_sum REAL NOT NULL,
+    late_events INTEGER NOT NULL, users BLOB,
+    u_events INTEGER NOT NULL, u_value_sum REAL NOT NULL, u_bot_events INTEGER NOT NULL, u_bot_value_sum REAL NOT NULL,
+    u_late_events INTEGER NOT NULL, unsealed INTEGER NOT NULL,
+    PRIMARY KEY (pane_start, event_type, dims_key));
+  CREATE INDEX IF NOT EXISTS panes_unsealed ON panes (unsealed, pane_start);
+  CREATE TABLE IF NOT EXISTS dim_values (window_start INTEGER NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (window_start, dimension, value));
+  CREATE TABLE IF NOT EXISTS governance_pending (window_start INTEGER NOT NULL, reason TEXT NOT NULL, dimension TEXT NOT NULL,
+    events INTEGER NOT NULL, PRIMARY KEY (window_start, reason, dimension));
+  CREATE TABLE IF NOT EXISTS raw_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, window_start INTEGER NOT NULL,
+    row_count INTEGER NOT NULL, rows_json TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS raw_pending_by_window ON raw_pending (window_start);
+  CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, token TEXT NOT NULL, row_count INTEGER NOT NULL,
+    oldest_window_start INTEGER, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sealed_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS batch_parts (sequence INTEGER NOT NULL, part INTEGER NOT NULL, rows_json TEXT NOT NULL,
+    PRIMARY KEY (sequence, part));
+  CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS seen_events_by_time ON seen_events (seen_at);
+  CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+/** A `panes` row (SQLite returns BLOBs as ArrayBuffer). A type, not an interface, so it fits SqlStorage's row constraint. */
+export type PaneRecord = {
+  pane_start: number;
+  event_type: string;
+  dims_key: string;
+  events: number;
+  value_sum: number;
+  bot_events: number;
+  bot_value_sum: number;
+  late_events: number;
+  users: ArrayBuffer | null;
+  u_events: number;
+  u_value_sum: number;
+  u_bot_events: number;
+  u_bot_value_sum: number;
+  u_late_events: number;
+  unsealed: number;
+};
+
+export const UPSERT_PANE_SQL = `INSERT OR REPLACE INTO panes (pane_start, event_type, dims_key, events, value_sum, bot_events, bot_value_sum,
+  late_events, users, u_events, u_value_sum, u_bot_events, u_bot_value_sum, u_late_events, unsealed)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The row after adding a batch's delta: totals and unsealed changes grow, new users join the sketch. */
+export function mergeIntoPane(row: PaneRecord | undefined, group: GroupDelta): PaneRecord {
+  let users: ArrayBuffer | null = row?.users ?? null;
+  if (group.userHashes.length > 0) {
+    const sketch = users === null ? new HyperLogLog({ precision: USER_SKETCH_PRECISION }) : HyperLogLog.deserialize(new Uint8Array(users));
+    let changed = users === null;
+    const hashes = group.userHashes;
+    for (let i = 0; i < hashes.length; i += 2) changed = sketch.addHash(hashes[i] ?? 0, hashes[i + 1] ?? 0) || changed;
+    if (changed) users = toArrayBuffer(sketch.serialize());
+  }
+  return {
+    pane_start: group.paneStart,
+    event_type: group.eventType,
+    dims_key: group.dimsKey,
+    events: (row?.events ?? 0) + group.events,
+    value_sum: (row?.value_sum ?? 0) + group.valueSum,
+    bot_events: (row?.bot_events ?? 0) + group.botEvents,
+    bot_value_sum: (row?.bot_value_sum ?? 0) + group.botValueSum,
+    late_events: (row?.late_events ?? 0) + group.lateEvents,
+    users,
+    u_events: (row?.u_events ?? 0) + group.events,
+    u_value_sum: (row?.u_value_sum ?? 0) + group.valueSum,
+    u_bot_events: (row?.u_bot_events ?? 0) + group.botEvents,
+    u_bot_value_sum: (row?.u_bot_value_sum ?? 0) + group.botValueSum,
+    u_late_events: (row?.u_late_events ?? 0) + group.lateEvents,
+    unsealed: 1,
+  };
+}
+
+/** Bind values for UPSERT_PANE_SQL, in column order. */
+export function paneValues(row: PaneRecord): Array<number | string | ArrayBuffer | null> {
+  return [
+    row.pane_start, row.event_type, row.dims_key, row.events, row.value_sum, row.bot_events, row.bot_value_sum, row.late_events, row.users,
+    row.u_events, row.u_value_sum, row.u_bot_events, row.u_bot_value_sum, row.u_late_events, row.unsealed,
+  ];
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const copy = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(copy).set(bytes);
+  return copy;
+}
