@@ -13,14 +13,14 @@ export default defineConfig({
   test: {
     projects: [
       defineProject({
-        test: { name: 'unit', environment: 'node', include: ['core/**/*.test.ts', 'dashboard/**/*.test.{ts,js}', 'sdk/**/*.test.ts', 'scripts/demo-traffic.test.ts'] },
+        test: { name: 'unit', environment: 'node', include: ['core/**/*.test.ts', 'dashboard/**/*.test.{ts,js}', 'sdk/**/*.test.ts', 'scripts/demo-traffic.test.ts', 'scripts/bench-report.test.ts', 'scripts/scaling.test.ts'] },
       }),
       defineProject({
         test: {
           name: 'node-integration',
           environment: 'node',
           include: ['scripts/**/*.test.ts', 'test/node/**/*.test.ts'],
-          exclude: ['scripts/demo-traffic.test.ts'],
+          exclude: ['scripts/demo-traffic.test.ts', 'scripts/bench-report.test.ts', 'scripts/scaling.test.ts'],
           globalSetup: ['test/clickhouse.global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -47,6 +47,7 @@ export default defineConfig({
                 MAX_BACKLOG_ROWS: '5000',
                 SHARD_COUNT: '4',
                 ADMIN_TOKEN: 'test-admin-token',
+                VIEWER_TOKEN_SECRET: 'test-viewer-token-secret-0123456789',
               },
               // Low enough that a test can trip it; each test file uses its own keys.
               ratelimits: { INGEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 50, period: 10 } } },

@@ -113,12 +113,6 @@ function* paneStates(panes: PaneTable): Generator<PaneState> {
   for (const byType of panes.values()) for (const byDims of byType.values()) yield* byDims.values();
 }
 
-function paneCount(panes: PaneTable): number {
-  let n = 0;
-  for (const _ of paneStates(panes)) n++;
-  return n;
-}
-
 /** The shard's per-batch work: governance, key, pane grouping, then one update per group (count, sum, HLL adds). */
 function aggregate(events: readonly BenchEvent[], panes: PaneTable, admitted: MemoryAdmittedValues, keys: GovernedKeyCache, nowMs: number): void {
   for (let offset = 0; offset < events.length; offset += BATCH) {
@@ -214,34 +208,53 @@ async function clickHouseFootprint(minuteRows: ReturnType<typeof toRollupRow>[],
 }
 
 interface DoFootprint {
-  panes: PaneTable;
+  groups: number;
+  minuteRows: ReturnType<typeof toRollupRow>[];
+  /** Heap growth with every pane (counts + sketch) in memory, as if the shard kept them there. */
   heapBytes: number;
+  /** What a shard really keeps in memory: admitted values and the governed-key cache (panes live in SQLite). */
+  cacheHeapBytes: number;
   sketchBytes: number;
   sqliteBytes: number;
 }
 
-/** SECONDS of traffic at RATE, generated in one-second slices to keep the input out of the heap figure. */
-function fiveMinutes(start: number, shape: Shape): DoFootprint {
+/** `seconds` of traffic at RATE, generated in one-second slices to keep the input out of the heap figure. */
+function traffic(start: number, shape: Shape, seconds: number): DoFootprint {
   const panes: PaneTable = new Map();
   const admitted = new MemoryAdmittedValues();
   const keys = new GovernedKeyCache(fastDimensionsKey);
   const before = heapUsed();
-  for (let second = 0; second < SECONDS; second++) {
+  for (let second = 0; second < seconds; second++) {
     aggregate(generate(RATE, start + second * 1000, 100 + second, shape), panes, admitted, keys, start + second * 1000);
   }
   const heapBytes = heapUsed() - before;
+  let groups = 0;
   let sketchBytes = 0;
   let sqliteBytes = 0;
   for (const pane of paneStates(panes)) {
+    groups++;
     sketchBytes += pane.users.sizeInBytes();
     // A panes row: the sketch, the keys and 15 numeric columns.
     sqliteBytes += pane.users.serializedSize() + pane.eventType.length + pane.dimsKey.length + 15 * 8;
   }
-  return { panes, heapBytes, sketchBytes, sqliteBytes };
+  const minuteRows = foldIntoMinutes([...paneStates(panes)].map((pane): SealedPane => ({ ...pane, botEvents: 0, botValueSum: 0 }))).map((minute) =>
+    toRollupRow('bench', 0, minute),
+  );
+  return { groups, minuteRows, heapBytes, cacheHeapBytes: cacheFootprint(start, shape, seconds), sketchBytes, sqliteBytes };
 }
 
-function minuteRows(panes: PaneTable) {
-  return foldIntoMinutes([...paneStates(panes)].map((pane): SealedPane => ({ ...pane, botEvents: 0, botValueSum: 0 }))).map((minute) => toRollupRow('bench', 0, minute));
+/** The same traffic with panes dropped every second (they go to SQLite in a shard): the heap left is the caches. */
+function cacheFootprint(start: number, shape: Shape, seconds: number): number {
+  const admitted = new MemoryAdmittedValues();
+  const keys = new GovernedKeyCache(fastDimensionsKey);
+  const before = heapUsed();
+  for (let second = 0; second < seconds; second++) {
+    aggregate(generate(RATE, start + second * 1000, 100 + second, shape), new Map(), admitted, keys, start + second * 1000);
+  }
+  const bytes = heapUsed() - before;
+  // Keeps both caches reachable until after the measurement.
+  if (keys.govern(start, { k: 'v' }, policy, admitted).dimsKey === '') console.log('');
+  return bytes;
 }
 
 async function main(): Promise<void> {
@@ -260,17 +273,16 @@ async function main(): Promise<void> {
   console.log(`governance + key + pane update + HLL add: ${nsPerEvent.toFixed(0)} ns/event (seed dims), ${nsPerEventWide.toFixed(0)} (wide dims), ${nsPerEventNarrow.toFixed(0)} (narrow dims); target <= 500`);
 
   // 2. Five minutes at 10,000 events/s in one shard.
-  const seed = fiveMinutes(start, 'seed');
-  console.log(`seed dims, ${SECONDS} s at ${RATE}/s: ${paneCount(seed.panes)} pane groups in ${SECONDS / 10} panes; sketches ${(seed.sketchBytes / 1e6).toFixed(1)} MB in memory, ` +
-    `~${(seed.sqliteBytes / 1e6).toFixed(1)} MB as SQLite rows; heap growth ${(seed.heapBytes / 1e6).toFixed(1)} MB`);
-  const seedRows = minuteRows(seed.panes);
-  const seedGroups = paneCount(seed.panes);
-  seed.panes.clear();
-  const wide = fiveMinutes(start, 'wide');
-  console.log(`wide dims: ${paneCount(wide.panes)} pane groups; heap growth ${(wide.heapBytes / 1e6).toFixed(1)} MB`);
-  const wideRowsPerMillion = Math.round((minuteRows(wide.panes).length * 1e6) / events);
-  const wideGroups = paneCount(wide.panes);
-  wide.panes.clear();
+  const seed = traffic(start, 'seed', SECONDS);
+  console.log(`seed dims, ${SECONDS} s at ${RATE}/s: ${seed.groups} pane groups in ${SECONDS / 10} panes; sketches ${(seed.sketchBytes / 1e6).toFixed(1)} MB in memory, ` +
+    `~${(seed.sqliteBytes / 1e6).toFixed(1)} MB as SQLite rows; heap if held in memory ${(seed.heapBytes / 1e6).toFixed(1)} MB; shard caches ${(seed.cacheHeapBytes / 1e6).toFixed(1)} MB`);
+  const seedRows = seed.minuteRows;
+  const seedGroups = seed.groups;
+  // 60 s only: five minutes of the wide shape in memory would need gigabytes.
+  const wide = traffic(start, 'wide', 60);
+  const wideRowsPerMillion = Math.round((wide.minuteRows.length * 1e6) / (60 * RATE));
+  console.log(`wide dims, 60 s: ${wide.groups} pane groups; heap growth ${(wide.heapBytes / 1e6).toFixed(1)} MB`);
+  const wideGroups = wide.groups;
 
   // 3. The same events as ClickHouse rows (seed dims), against raw events.
   const rawSample: RawLandingRow[] = generate(quick ? 20_000 : 200_000, start, 7).map((event) => ({
@@ -292,11 +304,12 @@ async function main(): Promise<void> {
     do_window_seconds: SECONDS,
     do_events: events,
     do_pane_groups: seedGroups,
-    do_pane_groups_wide_dims: wideGroups,
+    do_pane_groups_wide_dims_60s: wideGroups,
     do_sketch_bytes: seed.sketchBytes,
     do_sqlite_bytes_estimate: seed.sqliteBytes,
-    do_heap_bytes: seed.heapBytes,
-    do_heap_bytes_wide_dims: wide.heapBytes,
+    do_heap_bytes_if_panes_in_memory: seed.heapBytes,
+    do_cache_heap_bytes: seed.cacheHeapBytes,
+    do_heap_bytes_wide_dims_60s: wide.heapBytes,
     hll_precision: USER_SKETCH_PRECISION,
     clickhouse_rollup_rows_per_million: footprint.rollupRowsPerMillion,
     clickhouse_rollup_rows_per_million_wide_dims: wideRowsPerMillion,

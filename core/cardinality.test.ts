@@ -24,8 +24,9 @@ describe('governDimensions', () => {
   });
 
   it('allows every dimension when declared is null or no policy is given, with the default K', () => {
-    expect(compilePolicy(undefined, 7)).toEqual({ declared: null, maxValues: 7 });
-    expect(compilePolicy({ declared: null }, 7)).toEqual({ declared: null, maxValues: 7 });
+    expect(compilePolicy(undefined, 7)).toEqual({ declared: null, maxValues: 7, signature: '7|*' });
+    expect(compilePolicy({ declared: null }, 7)).toEqual({ declared: null, maxValues: 7, signature: '7|*' });
+    expect(compilePolicy({ declared: ['b', 'a'] }, 7).signature).toBe(compilePolicy({ declared: ['a', 'b'] }, 7).signature);
     expect(compilePolicy({ declared: null, maxValuesPerWindow: 0 }, 7).maxValues).toBe(7);
     expect(compilePolicy({ declared: ['a'], maxValuesPerWindow: 3 }, 7).maxValues).toBe(3);
   });

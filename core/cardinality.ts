@@ -42,14 +42,15 @@ export interface GovernorOptions {
 export interface CompiledPolicy {
   declared: ReadonlySet<string> | null;
   maxValues: number;
+  /** Equal for equal policies, so caches survive a policy compiled anew per request. */
+  signature: string;
 }
 
 export function compilePolicy(policy: DimensionPolicy | undefined, defaultMaxValues: number): CompiledPolicy {
   const max = policy?.maxValuesPerWindow;
-  return {
-    declared: policy === undefined || policy.declared === null ? null : new Set(policy.declared),
-    maxValues: max !== undefined && Number.isInteger(max) && max >= 1 ? max : defaultMaxValues,
-  };
+  const declared = policy === undefined || policy.declared === null ? null : new Set(policy.declared);
+  const maxValues = max !== undefined && Number.isInteger(max) && max >= 1 ? max : defaultMaxValues;
+  return { declared, maxValues, signature: `${maxValues}|${declared === null ? '*' : JSON.stringify([...declared].sort())}` };
 }
 
 const NONE: string[] = [];
@@ -147,8 +148,10 @@ interface TrieNode {
   out: GovernedKey | null;
 }
 
-/** Distinct dimension sets remembered per window before the cache starts over. */
-const MAX_CACHED_SETS = 100_000;
+/** Distinct dimension sets remembered per window before that window's cache starts over. */
+const MAX_CACHED_SETS = 30_000;
+/** Windows cached at once: events around a minute boundary (and late ones) interleave windows. */
+const MAX_CACHED_WINDOWS = 3;
 
 /**
  * Memoizes governance + canonical key per (window, policy, dimension set).
@@ -160,10 +163,10 @@ const MAX_CACHED_SETS = 100_000;
  * just cache twice.
  */
 export class GovernedKeyCache {
-  private window = Number.NaN;
-  private policy: CompiledPolicy | null = null;
-  private root: TrieNode = { next: null, out: null };
-  private size = 0;
+  private readonly windows = new Map<number, { root: TrieNode; size: number }>();
+  private policy = '';
+  private lastWindow = Number.NaN;
+  private last: { root: TrieNode; size: number } | null = null;
   private readonly canonicalKey: (dimensions: Readonly<Record<string, string>>) => string;
 
   constructor(canonicalKey: (dimensions: Readonly<Record<string, string>>) => string) {
@@ -171,13 +174,23 @@ export class GovernedKeyCache {
   }
 
   govern(windowStart: number, dimensions: Readonly<Record<string, string>>, policy: CompiledPolicy, admitted: AdmittedValues): GovernedKey {
-    if (windowStart !== this.window || policy !== this.policy || this.size >= MAX_CACHED_SETS) {
-      this.window = windowStart;
-      this.policy = policy;
-      this.root = { next: null, out: null };
-      this.size = 0;
+    if (policy.signature !== this.policy) {
+      this.clear();
+      this.policy = policy.signature;
     }
-    let node = this.root;
+    let cache = windowStart === this.lastWindow ? this.last : this.windows.get(windowStart);
+    if (cache === undefined || cache === null || cache.size >= MAX_CACHED_SETS) {
+      if (cache === undefined || cache === null) {
+        // Evict the oldest window (insertion order) when full.
+        const oldest = this.windows.keys().next();
+        if (this.windows.size >= MAX_CACHED_WINDOWS && oldest.done !== true) this.windows.delete(oldest.value);
+      }
+      cache = { root: { next: null, out: null }, size: 0 };
+      this.windows.set(windowStart, cache);
+    }
+    this.lastWindow = windowStart;
+    this.last = cache;
+    let node = cache.root;
     for (const dimension in dimensions) {
       node.next ??= new Map();
       let byValue = node.next.get(dimension);
@@ -196,12 +209,14 @@ export class GovernedKeyCache {
     if (node.out === null) {
       const governed = governDimensions(windowStart, dimensions, policy, admitted);
       node.out = { ...governed, dimsKey: this.canonicalKey(governed.dimensions) };
-      this.size++;
+      cache.size++;
     }
     return node.out;
   }
 
   clear(): void {
-    this.window = Number.NaN;
+    this.windows.clear();
+    this.lastWindow = Number.NaN;
+    this.last = null;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HyperLogLog } from './hll.ts';
-import { mergeIntoPane, paneValues, UPSERT_PANE_SQL } from './pane-store.ts';
+import { mergeIntoPane, paneValues, unsealedPart, UPSERT_PANE_SQL, withinBytes } from './pane-store.ts';
 import { BatchAccumulator, type GroupDelta } from './panes.ts';
 
 function delta(users: string[], overrides: Partial<GroupDelta> = {}): GroupDelta {
@@ -28,5 +28,22 @@ describe('mergeIntoPane', () => {
 
   it('binds one value per column', () => {
     expect(paneValues(mergeIntoPane(undefined, delta(['a'])))).toHaveLength((UPSERT_PANE_SQL.match(/\?/g) ?? []).length);
+  });
+});
+
+describe('sealing a pane row', () => {
+  it('sends the unsealed changes with the whole sketch', () => {
+    const row = { ...mergeIntoPane(undefined, delta(['a', 'b'])), events: 10, u_events: 2 };
+    const part = unsealedPart(row);
+    expect(part).toMatchObject({ paneStart: 5000, events: 2, valueSum: 4 });
+    expect(part.users?.count()).toBe(2);
+  });
+
+  it('caps a batch by sketch bytes, keeping at least one row', () => {
+    const row = mergeIntoPane(undefined, delta(['a', 'b', 'c']));
+    const size = row.users?.byteLength ?? 0;
+    expect(withinBytes([row, row, row], 2 * size)).toHaveLength(2);
+    expect(withinBytes([row, row], 1)).toHaveLength(1);
+    expect(withinBytes([], 1)).toEqual([]);
   });
 });

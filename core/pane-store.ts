@@ -7,6 +7,7 @@
  */
 import { HyperLogLog } from './hll.ts';
 import { USER_SKETCH_PRECISION, type GroupDelta } from './panes.ts';
+import type { SealedPane } from './sealing.ts';
 
 export const SHARD_SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,6 +93,34 @@ export function paneValues(row: PaneRecord): Array<number | string | ArrayBuffer
     row.pane_start, row.event_type, row.dims_key, row.events, row.value_sum, row.bot_events, row.bot_value_sum, row.late_events, row.users,
     row.u_events, row.u_value_sum, row.u_bot_events, row.u_bot_value_sum, row.u_late_events, row.unsealed,
   ];
+}
+
+/** What the next flush sends for a row: its unsealed changes, with the pane's whole user sketch (a union is idempotent). */
+export function unsealedPart(row: PaneRecord): SealedPane {
+  return {
+    paneStart: row.pane_start,
+    eventType: row.event_type,
+    dimsKey: row.dims_key,
+    events: row.u_events,
+    valueSum: row.u_value_sum,
+    botEvents: row.u_bot_events,
+    botValueSum: row.u_bot_value_sum,
+    lateEvents: row.u_late_events,
+    users: row.users === null ? null : HyperLogLog.deserialize(new Uint8Array(row.users)),
+  };
+}
+
+/** Sketch bytes per sealed batch (its JSON is ~10x that): a batch of saturated sketches stays well inside a 128 MB isolate. */
+export const MAX_SKETCH_BYTES_PER_BATCH = 1024 * 1024;
+
+/** The leading rows whose sketches fit the byte budget (at least one); the rest wait for the next batch. */
+export function withinBytes(rows: PaneRecord[], budget: number = MAX_SKETCH_BYTES_PER_BATCH): PaneRecord[] {
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    bytes += rows[i]?.users?.byteLength ?? 0;
+    if (bytes > budget && i > 0) return rows.slice(0, i);
+  }
+  return rows;
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

@@ -7,7 +7,7 @@ function state(overrides: Partial<ShardState> = {}): ShardState {
     unsealedRows: 3, sealedBatches: 1, sealedRows: 7, maxBacklogRows: 10, nextSequence: 4,
     sealedThroughMs: 840_000, maxEventTimeMs: 990_000, oldestSealedWindowMs: 780_000, oldestClosedUnsealedWindowMs: 840_000,
     lastFlushJson: serializeLastFlush({ status: 'error', attempts: 2, message: 'down' }, 999_000), nextAlarmMs: 1_002_000,
-    retainedPanes: 12, dedupEntries: 5, dedupHorizonMs: 600_000, counters: emptyCounters(), ...overrides,
+    dedupEntries: 5, dedupHorizonMs: 600_000, counters: emptyCounters(), ...overrides,
   };
 }
 

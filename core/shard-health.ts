@@ -51,8 +51,7 @@ export interface ShardStats {
   lastFlush: FlushOutcome | null;
   lastFlushAtMs: number | null;
   nextAlarmMs: number | null;
-  /** Pane rows kept for live totals and sliding windows (1 hour). */
-  retainedPanes: number;
+  /** Event ids held for dedup (exact; storage ~ horizon x accepted rate). */
   dedupEntries: number;
   dedupHorizonSeconds: number;
   counters: ShardCounters;
@@ -116,7 +115,6 @@ export interface ShardState {
   oldestClosedUnsealedWindowMs: number | null;
   lastFlushJson: string | null;
   nextAlarmMs: number | null;
-  retainedPanes: number;
   dedupEntries: number;
   dedupHorizonMs: number;
   counters: ShardCounters;
@@ -150,7 +148,6 @@ export function buildShardStats(state: ShardState): ShardStats {
     lastFlush: last?.outcome ?? null,
     lastFlushAtMs: last?.atMs ?? null,
     nextAlarmMs: state.nextAlarmMs,
-    retainedPanes: state.retainedPanes,
     dedupEntries: state.dedupEntries,
     dedupHorizonSeconds: state.dedupHorizonMs / 1000,
     counters: state.counters,

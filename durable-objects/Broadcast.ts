@@ -1,145 +1,282 @@
 import { DurableObject } from 'cloudflare:workers';
-import { parseDimensionsKey } from '../core/dimensions.ts';
-import { isPlainObject } from '../core/events.ts';
-import { parseClientMessage, type LiveDelta, type PartialAggregate, type ShardPartials } from '../core/protocol.ts';
-import { readConfig } from '../core/config.ts';
-import { shardObjectName } from '../core/shard.ts';
-import { parseTopic, topicMatches, type Topic } from '../core/topics.ts';
+import { combinerIndexOf, combinerObjectName } from '../core/fanout-math.ts';
+import { parseLiveLimits, readLiveConfig, type LiveConfig, type LiveLimits } from '../core/live-config.ts';
+import type {
+  AttachRequest,
+  AttachResult,
+  CombinedPartials,
+  LiveStats,
+  RelayAssignment,
+  RelayAssignmentRequest,
+  RelayDeliveryResult,
+  RelayReport,
+} from '../core/live-rpc.ts';
+import { LIVE_RETENTION_MS, LiveTotals, MINUTE_MS, minuteOf } from '../core/live-totals.ts';
+import type { LiveDelta, ShardPartials } from '../core/protocol.ts';
+import { RelayOutbox } from '../core/relay-outbox.ts';
+import { assignRelay, isRelayHint, type RelayRecord } from '../core/relay-placement.ts';
+import { Ticker } from '../core/ticker.ts';
+import { seqBase, TopicBook } from '../core/topic-book.ts';
+import { parseTopic } from '../core/topics.ts';
 
-const MINUTE_MS = 60_000;
-/** Minutes of live totals kept in memory; shards re-push if this object is evicted. */
-const RETENTION_MS = 60 * MINUTE_MS;
-const MAX_TOPICS_PER_VIEWER = 64;
-
-/** Per-socket state lives in the attachment so it survives hibernation. */
-interface ViewerAttachment {
-  topics: string[];
-}
-
-interface PaneGroup {
-  eventType: string;
-  dimensions: Record<string, string>;
-  /** Absolute partial totals per shard: a re-sent push overwrites, never double counts. */
-  byShard: Map<number, { events: number; valueSum: number }>;
-}
+/** Queued deltas per relay before the oldest are dropped (the relay then resyncs). */
+const MAX_OUTBOX_DELTAS = 5000;
+/** Failed pushes in a row after which a relay is presumed gone and its topics detached. */
+const MAX_RELAY_FAILURES = 20;
 
 /**
- * One per project: merges the shards' partial aggregates and pushes each
- * subscribed topic's 1-minute value to viewers over hibernatable WebSockets.
- * No viewer ever causes a database query.
+ * The root of a project's live fan-out, one per project (idFromName(projectId)).
+ *
+ * - Takes the combiners' summed pane totals (`combined`, one RPC per combiner
+ *   per tick) and keeps the last 60 minutes of pane totals in memory; after an
+ *   eviction it rebuilds them from the combiners, which rebuild from the
+ *   shards' liveTotals. `publish(partials)` from a shard still works: it is
+ *   forwarded to the shard's combiner.
+ * - Computes a topic only while some relay subscribes to it, and once per tick
+ *   sends each relay one RPC with the deltas of its topics.
+ * - Places viewers: keeps the relays' occupancy and leases free slots to the
+ *   edge (assignRelay).
+ * - Serves liveSeries / catalog / freshness to the query API.
+ * It holds no viewer sockets itself.
  */
 export class Broadcast extends DurableObject<Env> {
-  /** minute start -> (pane start, event type, dims key) -> group. */
-  private readonly minutes = new Map<number, Map<string, PaneGroup>>();
-  private readonly sequenceByTopic = new Map<string, number>();
+  private readonly config: LiveConfig;
+  private readonly totals = new LiveTotals();
+  private readonly book: TopicBook;
+  /** Bumped on every start: seqs of this incarnation are above every earlier one. */
+  private readonly epoch: number;
+  private limits: LiveLimits;
+  private readonly relays: RelayRecord[];
+  private readonly outboxes = new Map<string, RelayOutbox>();
+  private readonly ticker: Ticker;
   /** When the newest partial arrived (epoch ms): the freshness of everything this object serves. */
   private lastPublishAtMs: number | null = null;
-  /** In-memory totals are lost on eviction; the first use after a start re-reads them from the shards. */
+  /** In-memory totals are lost on eviction; the first use after a start re-reads them. */
   private rebuild: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const sql = ctx.storage.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS relays (name TEXT PRIMARY KEY, hint TEXT, viewers INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS relay_topics (relay TEXT NOT NULL, topic TEXT NOT NULL, PRIMARY KEY (relay, topic));`);
+    this.config = readLiveConfig(env);
+    this.epoch = Number(this.getMeta('epoch') ?? '0') + 1;
+    this.setMeta('epoch', String(this.epoch));
+    this.book = new TopicBook(seqBase(this.epoch));
+    this.limits = this.storedLimits();
+    this.relays = sql
+      .exec<{ name: string; hint: string | null; viewers: number }>('SELECT name, hint, viewers FROM relays ORDER BY name')
+      .toArray()
+      .map((row) => ({ name: row.name, hint: isRelayHint(row.hint) ? row.hint : null, viewers: row.viewers, leases: [] }));
+    this.ticker = new Ticker(this.config.tickMs, () => this.flushDeltas());
   }
 
-  override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
-      return Response.json({ error: { code: 'upgrade_required', message: 'Connect with a WebSocket.' } }, { status: 426 });
-    }
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    // acceptWebSocket (not server.accept()) lets this object hibernate between messages.
-    this.ctx.acceptWebSocket(server);
-    const attachment: ViewerAttachment = { topics: [] };
-    server.serializeAttachment(attachment);
-    return new Response(null, { status: 101, webSocket: client });
+  /** A Broadcast never accepts sockets: viewers connect to relays through GET /v1/live. */
+  override async fetch(): Promise<Response> {
+    return Response.json({ error: { code: 'use_live_route', message: 'Viewers connect through GET /v1/live, which routes them to a relay.' } }, { status: 400 });
   }
 
-  /** Shard -> broadcast: merge partials and push the changed topics. */
+  // ---------- partials in ----------
+
+  /**
+   * Shard -> root, the original entry point: forwarded to the shard's
+   * combiner, so every partial reaches the root the same way (summed per
+   * combiner, at most once per tick).
+   */
   async publish(partials: ShardPartials): Promise<void> {
     this.lastPublishAtMs = Date.now();
     this.rememberProject(partials.projectId);
+    const index = combinerIndexOf(partials.shard, this.config.combiners);
+    // The combiner answers with its new sums: apply them now (the query API's live fill and viewers
+    // see the push at once); its tick push of the same sums is then a no-op here.
+    const sums = await this.combiner(partials.projectId, index).publish(partials);
     await this.ensureRebuilt();
-    const changedMinutes = this.merge(partials.shard, partials.groups);
-    this.pruneOldMinutes(Date.now());
-    for (const ws of this.ctx.getWebSockets()) {
-      const topics = this.viewerTopics(ws);
-      const deltas: LiveDelta[] = [];
-      for (const topic of topics) {
-        for (const [minuteStart, changed] of changedMinutes) {
-          if (changed.some((group) => topicMatches(topic, group.eventType, group.dimensions))) {
-            deltas.push(this.delta(topic, minuteStart));
-          }
-        }
-      }
-      if (deltas.length > 0) this.send(ws, deltas.length === 1 ? deltas[0] : deltas);
-    }
+    const now = Date.now();
+    this.book.apply(this.totals.merge(index, sums, now));
+    this.prune(now);
+    this.ticker.request();
   }
 
-  /**
-   * Partials are running totals that only grow, so the larger value is the
-   * newer one: a late or repeated push can never lower a total.
-   */
-  private merge(shard: number, partials: readonly PartialAggregate[]): Map<number, PaneGroup[]> {
-    const changedMinutes = new Map<number, PaneGroup[]>();
-    for (const group of partials) {
-      const minuteStart = group.windowStart - (group.windowStart % MINUTE_MS);
-      let groups = this.minutes.get(minuteStart);
-      if (!groups) {
-        groups = new Map();
-        this.minutes.set(minuteStart, groups);
-      }
-      const key = `${group.windowStart}\u0000${group.eventType}\u0000${group.dimsKey}`;
-      let paneGroup = groups.get(key);
-      if (!paneGroup) {
-        paneGroup = { eventType: group.eventType, dimensions: parseDimensionsKey(group.dimsKey), byShard: new Map() };
-        groups.set(key, paneGroup);
-      }
-      const previous = paneGroup.byShard.get(shard);
-      if (previous !== undefined && previous.events >= group.events && previous.valueSum >= group.valueSum) continue;
-      paneGroup.byShard.set(shard, {
-        events: Math.max(previous?.events ?? 0, group.events),
-        valueSum: Math.max(previous?.valueSum ?? 0, group.valueSum),
-      });
-      const changed = changedMinutes.get(minuteStart) ?? [];
-      changed.push(paneGroup);
-      changedMinutes.set(minuteStart, changed);
-    }
-    return changedMinutes;
+  /** Combiner -> root: one RPC per combiner per tick with the summed totals of the panes that changed. */
+  async combined(batch: CombinedPartials): Promise<void> {
+    if (!Array.isArray(batch.groups) || !Number.isInteger(batch.combiner)) throw new TypeError('combined expects { projectId, combiner, groups }');
+    const now = Date.now();
+    this.lastPublishAtMs = now;
+    this.rememberProject(batch.projectId);
+    await this.ensureRebuilt();
+    this.book.apply(this.totals.merge(batch.combiner, batch.groups, now));
+    this.prune(now);
+    this.ticker.request();
   }
+
+  private flushDeltas(): void {
+    const deltas = this.book.flush(Date.now());
+    if (deltas.length === 0) return;
+    const perRelay = new Map<string, LiveDelta[]>();
+    for (const delta of deltas) {
+      for (const relay of this.book.relaysOf(delta.topic)) {
+        const list = perRelay.get(relay);
+        if (list === undefined) perRelay.set(relay, [delta]);
+        else list.push(delta);
+      }
+    }
+    for (const [relay, list] of perRelay) this.outbox(relay).enqueue(list);
+  }
+
+  private outbox(relay: string): RelayOutbox {
+    let outbox = this.outboxes.get(relay);
+    if (outbox === undefined) {
+      outbox = new RelayOutbox((deltas) => this.deliver(relay, deltas), {
+        maxQueued: MAX_OUTBOX_DELTAS,
+        maxFailures: MAX_RELAY_FAILURES,
+        wait: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, this.config.tickMs * attempt))),
+        onGiveUp: () => {
+          console.warn(`relay ${relay} unreachable; detaching its topics`);
+          for (const topic of this.topicsOf(relay)) this.detach(relay, topic);
+        },
+      });
+      this.outboxes.set(relay, outbox);
+    }
+    return outbox;
+  }
+
+  private async deliver(relay: string, deltas: LiveDelta[]): Promise<void> {
+    const projectId = this.projectId();
+    if (projectId === null) return;
+    const result: RelayDeliveryResult = await this.relayStub(relay).deliver({ projectId, relay, deltas });
+    for (const topic of result.unwanted) this.detach(relay, topic);
+    this.setViewers(relay, result.viewers);
+  }
+
+  // ---------- relays ----------
+
+  /** Edge -> root: a relay near the viewer with room, and how many viewers the edge may send it before asking again. */
+  async assignRelay(request: RelayAssignmentRequest): Promise<RelayAssignment> {
+    this.rememberProject(request.projectId);
+    const hint = isRelayHint(request.hint) ? request.hint : null;
+    for (const name of request.full ?? []) {
+      const relay = this.relays.find((r) => r.name === name);
+      if (relay !== undefined) relay.viewers = Math.max(relay.viewers, this.limits.relayMaxViewers);
+    }
+    const assignment = assignRelay(this.relays, {
+      projectId: request.projectId,
+      hint,
+      capacity: this.limits.relayMaxViewers,
+      nowMs: Date.now(),
+      exclude: request.full ?? [],
+    });
+    if (assignment.created) {
+      this.ctx.storage.sql.exec('INSERT OR IGNORE INTO relays (name, hint, viewers) VALUES (?, ?, 0)', assignment.relay, assignment.hint);
+    }
+    return { relay: assignment.relay, hint: assignment.hint, slots: assignment.slots, limits: this.limits, tickMs: this.config.tickMs };
+  }
+
+  /** Relay -> root: start sending these topics to the relay; returns their snapshots. */
+  async attachTopics(request: AttachRequest): Promise<AttachResult> {
+    this.rememberProject(request.projectId);
+    await this.ensureRebuilt();
+    const result: AttachResult = { snapshots: [], errors: [] };
+    for (const name of request.topics) {
+      const parsed = parseTopic(name);
+      if (!parsed.ok) {
+        result.errors.push({ topic: name, message: parsed.message });
+        continue;
+      }
+      result.snapshots.push(this.book.attach(parsed.topic, request.relay, this.totals));
+      this.ctx.storage.sql.exec('INSERT OR IGNORE INTO relay_topics (relay, topic) VALUES (?, ?)', request.relay, name);
+    }
+    if (!this.relays.some((relay) => relay.name === request.relay)) {
+      this.relays.push({ name: request.relay, hint: null, viewers: 0, leases: [] });
+      this.ctx.storage.sql.exec('INSERT OR IGNORE INTO relays (name, hint, viewers) VALUES (?, NULL, 0)', request.relay);
+    }
+    return result;
+  }
+
+  /** Relay -> root: its viewer count changed (sent at most once a second). */
+  async relayReport(report: RelayReport): Promise<void> {
+    this.rememberProject(report.projectId);
+    if (Number.isInteger(report.viewers) && report.viewers >= 0) this.setViewers(report.relay, report.viewers);
+  }
+
+  /** Per-project viewer limits (relay capacity, snapshot length, slow-viewer bound); unset keys keep the vars' values. */
+  async configureLive(input: unknown): Promise<LiveLimits> {
+    const parsed = parseLiveLimits(input, this.config.limits);
+    if (!parsed.ok) throw new RangeError(parsed.message);
+    this.limits = parsed.limits;
+    this.setMeta('limits', JSON.stringify(input));
+    return this.limits;
+  }
+
+  async liveStats(): Promise<LiveStats> {
+    return {
+      projectId: this.projectId(),
+      epoch: this.epoch,
+      limits: this.limits,
+      combiners: this.config.combiners.combiners,
+      topics: this.book.names().sort(),
+      relays: this.relays.map((relay) => ({ name: relay.name, hint: relay.hint, viewers: relay.viewers, topics: this.topicsOf(relay.name) })),
+    };
+  }
+
+  private setViewers(name: string, viewers: number): void {
+    const relay = this.relays.find((r) => r.name === name);
+    if (relay === undefined || relay.viewers === viewers) return;
+    relay.viewers = viewers;
+    // A report supersedes the leases it covers: the relay counts the viewers they placed.
+    relay.leases = [];
+    this.ctx.storage.sql.exec('UPDATE relays SET viewers = ? WHERE name = ?', viewers, name);
+  }
+
+  private detach(relay: string, topic: string): void {
+    this.book.detach(topic, relay);
+    this.ctx.storage.sql.exec('DELETE FROM relay_topics WHERE relay = ? AND topic = ?', relay, topic);
+  }
+
+  private topicsOf(relay: string): string[] {
+    return this.ctx.storage.sql
+      .exec<{ topic: string }>('SELECT topic FROM relay_topics WHERE relay = ? ORDER BY topic', relay)
+      .toArray()
+      .map((row) => row.topic);
+  }
+
+  // ---------- rebuild ----------
 
   private ensureRebuilt(): Promise<void> {
-    this.rebuild ??= this.rebuildFromShards().catch((error: unknown) => {
+    this.rebuild ??= this.rebuildFromCombiners().catch((error: unknown) => {
       // Try again on the next use; live pushes keep flowing meanwhile.
       this.rebuild = null;
-      console.warn('Broadcast rebuild from shards failed:', error instanceof Error ? error.message : error);
+      console.warn('Broadcast rebuild from combiners failed:', error instanceof Error ? error.message : error);
     });
     return this.rebuild;
   }
 
-  private async rebuildFromShards(): Promise<void> {
+  /**
+   * Totals from every combiner, each re-reading its shards (pushes forwarded
+   * through this object may have been lost when it went down), then the
+   * topics relays had subscribed.
+   */
+  private async rebuildFromCombiners(): Promise<void> {
     const projectId = this.projectId();
     if (projectId === null) return;
-    const { shardCount } = readConfig(this.env);
-    const since = Date.now() - RETENTION_MS;
-    const totals = await Promise.all(
-      Array.from({ length: shardCount }, (_, shard) =>
-        this.env.SHARD_AGGREGATOR.get(this.env.SHARD_AGGREGATOR.idFromName(shardObjectName(projectId, shard))).liveTotals(since),
-      ),
+    const sinceMs = Date.now() - LIVE_RETENTION_MS;
+    const plan = this.config.combiners;
+    const results = await Promise.all(
+      Array.from({ length: plan.combiners }, (_, index) => this.combiner(projectId, index).totalsSince({ projectId, index, sinceMs, refresh: true })),
     );
-    totals.forEach((groups, shard) => this.merge(shard, groups));
-  }
-
-  private rememberProject(projectId: string): void {
-    if (this.projectId() === null) {
-      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', 'project_id', projectId);
+    const now = Date.now();
+    results.forEach((groups, index) => this.totals.merge(index, groups, now));
+    // Topics relays subscribed before the restart. Changes that arrived while this object was down are
+    // already in the rebuilt totals, so no delta would tell the relays: announce each topic once; its
+    // seq jumps to this epoch, the relays notice and resync from a snapshot.
+    for (const row of this.ctx.storage.sql.exec<{ relay: string; topic: string }>('SELECT relay, topic FROM relay_topics')) {
+      const parsed = parseTopic(row.topic);
+      if (parsed.ok) this.book.attach(parsed.topic, row.relay, this.totals, { announceAtMs: now });
     }
+    this.ticker.request();
   }
 
-  private projectId(): string | null {
-    const row = this.ctx.storage.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', 'project_id').toArray()[0];
-    return row?.value ?? null;
-  }
+  // ---------- query API ----------
 
   /**
    * Per-minute totals since `sinceMs` for an event type (null = all) and
@@ -147,25 +284,10 @@ export class Broadcast extends DurableObject<Env> {
    */
   async liveSeries(eventType: string | null, filters: Record<string, string>, sinceMs: number): Promise<Array<{ minuteStart: number; events: number; valueSum: number }>> {
     await this.ensureRebuilt();
-    const series: Array<{ minuteStart: number; events: number; valueSum: number }> = [];
-    for (const [minuteStart, groups] of this.minutes) {
-      if (minuteStart < sinceMs) continue;
-      let events = 0;
-      let valueSum = 0;
-      for (const group of groups.values()) {
-        if (eventType !== null && group.eventType !== eventType) continue;
-        if (!Object.entries(filters).every(([key, value]) => group.dimensions[key] === value)) continue;
-        for (const partial of group.byShard.values()) {
-          events += partial.events;
-          valueSum += partial.valueSum;
-        }
-      }
-      series.push({ minuteStart, events, valueSum });
-    }
-    return series;
+    return this.totals.series(eventType, filters, sinceMs);
   }
 
-  /** Time of the newest data pushed to viewers; null if none since this object started. */
+  /** Time of the newest partial pushed in; null if none since this object started. */
   async freshness(): Promise<{ lastPublishAtMs: number | null }> {
     return { lastPublishAtMs: this.lastPublishAtMs };
   }
@@ -173,113 +295,49 @@ export class Broadcast extends DurableObject<Env> {
   /** Event types and dimension names seen in the retained minutes. */
   async catalog(): Promise<{ eventTypes: string[]; dimensions: string[] }> {
     await this.ensureRebuilt();
-    const eventTypes = new Set<string>();
-    const dimensions = new Set<string>();
-    for (const groups of this.minutes.values()) {
-      for (const group of groups.values()) {
-        eventTypes.add(group.eventType);
-        for (const key of Object.keys(group.dimensions)) dimensions.add(key);
-      }
-    }
-    return { eventTypes: [...eventTypes].sort(), dimensions: [...dimensions].sort() };
+    return this.totals.catalog();
   }
 
-  override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
-    const parsed = parseClientMessage(frame);
-    if (!parsed.ok) {
-      this.send(ws, { error: { code: parsed.code, message: parsed.message } });
-      return;
-    }
-    const { action, topic: topicName } = parsed.message;
-    const topic = parseTopic(topicName);
-    if (!topic.ok) {
-      this.send(ws, { error: { code: 'invalid_topic', message: topic.message } });
-      return;
-    }
-    const attachment = this.attachment(ws);
-    if (action === 'unsubscribe') {
-      attachment.topics = attachment.topics.filter((name) => name !== topicName);
-      ws.serializeAttachment(attachment);
-      this.send(ws, { type: 'unsubscribed', topic: topicName });
-      return;
-    }
-    if (!attachment.topics.includes(topicName)) {
-      if (attachment.topics.length >= MAX_TOPICS_PER_VIEWER) {
-        this.send(ws, { error: { code: 'too_many_topics', message: `At most ${MAX_TOPICS_PER_VIEWER} topics per connection.` } });
-        return;
-      }
-      attachment.topics.push(topicName);
-      ws.serializeAttachment(attachment);
-    }
-    this.send(ws, { type: 'subscribed', topic: topicName });
-    await this.ensureRebuilt();
-    // The current minute's value right away, so a new viewer need not wait for traffic.
-    const now = Date.now();
-    this.send(ws, this.delta(topic.topic, now - (now % MINUTE_MS)));
+  // ---------- helpers ----------
+
+  private prune(now: number): void {
+    this.totals.prune(now);
+    this.book.prune(minuteOf(now - LIVE_RETENTION_MS) + MINUTE_MS);
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // Complete the close handshake, or clients see 1006. 1005/1006/1015 are reserved and may not be sent.
-    if (code !== 1005 && code !== 1006 && code !== 1015) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        // Already closed.
-      }
-    }
+  private combiner(projectId: string, index: number) {
+    return this.env.COMBINER.get(this.env.COMBINER.idFromName(combinerObjectName(projectId, index)));
   }
 
-  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    console.warn('Broadcast viewer socket error:', error instanceof Error ? error.message : error);
+  private relayStub(name: string) {
+    return this.env.LIVE_RELAY.get(this.env.LIVE_RELAY.idFromName(name));
   }
 
-  private delta(topic: Topic, minuteStart: number): LiveDelta {
-    let value = 0;
-    for (const group of this.minutes.get(minuteStart)?.values() ?? []) {
-      if (!topicMatches(topic, group.eventType, group.dimensions)) continue;
-      for (const partial of group.byShard.values()) value += topic.measure === 'metrics' ? partial.events : partial.valueSum;
-    }
-    const sequence = (this.sequenceByTopic.get(topic.name) ?? 0) + 1;
-    this.sequenceByTopic.set(topic.name, sequence);
-    return {
-      topic: topic.name,
-      windowStart: new Date(minuteStart).toISOString(),
-      windowEnd: new Date(minuteStart + MINUTE_MS).toISOString(),
-      value,
-      timestamp: new Date().toISOString(),
-      seq: sequence,
-    };
-  }
-
-  private viewerTopics(ws: WebSocket): Topic[] {
-    const topics: Topic[] = [];
-    for (const name of this.attachment(ws).topics) {
-      const parsed = parseTopic(name);
-      if (parsed.ok) topics.push(parsed.topic);
-    }
-    return topics;
-  }
-
-  private attachment(ws: WebSocket): ViewerAttachment {
-    const raw: unknown = ws.deserializeAttachment();
-    if (isPlainObject(raw) && Array.isArray(raw.topics)) {
-      return { topics: raw.topics.filter((topic): topic is string => typeof topic === 'string') };
-    }
-    return { topics: [] };
-  }
-
-  /** One bad socket must never break the broadcast to the others. */
-  private send(ws: WebSocket, message: unknown): void {
+  private storedLimits(): LiveLimits {
+    const raw = this.getMeta('limits');
+    if (raw === null) return this.config.limits;
     try {
-      ws.send(JSON.stringify(message));
-    } catch (error) {
-      console.warn('Broadcast send failed:', error instanceof Error ? error.message : error);
+      const parsed = parseLiveLimits(JSON.parse(raw), this.config.limits);
+      return parsed.ok ? parsed.limits : this.config.limits;
+    } catch {
+      return this.config.limits;
     }
   }
 
-  private pruneOldMinutes(now: number): void {
-    for (const minuteStart of this.minutes.keys()) {
-      if (minuteStart < now - RETENTION_MS) this.minutes.delete(minuteStart);
-    }
+  private rememberProject(projectId: string): void {
+    if (this.projectId() === null) this.setMeta('project_id', projectId);
+  }
+
+  private projectId(): string | null {
+    return this.getMeta('project_id');
+  }
+
+  private getMeta(key: string): string | null {
+    const row = this.ctx.storage.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0];
+    return row?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.ctx.storage.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
   }
 }

@@ -8,10 +8,13 @@ import { createKey, createProject, revokeKey } from './routes/admin.ts';
 import { postEvents } from './routes/events.ts';
 import { getHealth } from './routes/health.ts';
 import { getLive } from './routes/live.ts';
+import { postLiveToken } from './routes/live-token.ts';
 import { getCatalog, getMetrics } from './routes/metrics.ts';
 import { postSegmentBatch, postSegmentMessage, SEGMENT_MESSAGE_PATHS } from './routes/segment.ts';
 
 export { Broadcast } from '../durable-objects/Broadcast.ts';
+export { Combiner } from '../durable-objects/Combiner.ts';
+export { LiveRelay } from '../durable-objects/LiveRelay.ts';
 export { ProjectRegistry } from '../durable-objects/ProjectRegistry.ts';
 export { ShardAggregator } from '../durable-objects/ShardAggregator.ts';
 
@@ -37,7 +40,9 @@ app.post('/v1/b', postSegmentBatch);
 app.on('POST', SEGMENT_MESSAGE_PATHS, postSegmentMessage);
 app.get('/v1/metrics', requireKey(READ_KINDS), getMetrics);
 app.get('/v1/catalog', requireKey(READ_KINDS), getCatalog);
-app.get('/v1/live', requireKey(READ_KINDS), getLive);
+// Viewer token or read key; getLive checks either (a token before any Durable Object is touched).
+app.get('/v1/live', getLive);
+app.post('/v1/live/token', requireKey(READ_KINDS), postLiveToken);
 app.get('/v1/health', requireKey(READ_KINDS), getHealth);
 app.post('/v1/admin/projects', requireAdmin(), createProject);
 app.post('/v1/admin/projects/:projectId/keys', requireAdmin(), createKey);

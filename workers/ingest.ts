@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { readConfig } from '../core/config.ts';
+import { parseBackpressure } from '../core/backpressure.ts';
 import type { EnrichedEvent } from '../core/enrich.ts';
 import { validateBatch, type EventRejection } from '../core/events.ts';
 import { uuidv7 } from '../core/ids.ts';
@@ -47,26 +48,34 @@ export async function ingestItems(c: Context<AppEnv>, auth: KeyRecord, items: re
   // Events of one user (or visitor) share a shard, so per-shard uniques partition users.
   const byShard = groupByShard(indexed, ({ event }) => event.userId, config.shardCount);
   const shards = [...byShard];
+  const tooOld = rejected.filter((rejection) => rejection.code === 'timestamp_too_old').length;
+  // Too-old rejections are counted per window by a shard; any shard will do, even one with no events.
+  if (tooOld > 0 && shards.length === 0) shards.push([0, []]);
+  const dimensionPolicy = { declared: auth.project.declaredDimensions };
   const results = await Promise.allSettled(
-    shards.map(([shard, group]) => {
+    shards.map(([shard, group], i) => {
       const stub = c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(auth.projectId, shard)));
       const events: EnrichedEvent[] = group.map(({ event }) => event);
-      return stub.ingest({ projectId: auth.projectId, shard, events });
+      return stub.ingest({ projectId: auth.projectId, shard, events, dimensionPolicy, ...(i === 0 && tooOld > 0 ? { rejectedTooOld: tooOld } : {}) });
     }),
   );
 
   let duplicates = 0;
   let acceptedCount = 0;
+  let retryAfterSeconds = 1;
   const failed: number[] = [];
   results.forEach((result, i) => {
     const group = shards[i]?.[1] ?? [];
     if (result.status === 'fulfilled') {
       duplicates += result.value.duplicates;
       acceptedCount += result.value.accepted;
-    } else {
-      console.error(`Shard ${shards[i]?.[0]} of ${auth.projectId} failed`, result.reason);
-      failed.push(...group.map(({ index }) => index));
+      return;
     }
+    // A full backlog records nothing and says how long to wait; anything else is a plain failure.
+    const backpressure = parseBackpressure(result.reason);
+    if (backpressure !== null) retryAfterSeconds = Math.max(retryAfterSeconds, backpressure.retryAfterSeconds);
+    else console.error(`Shard ${shards[i]?.[0]} of ${auth.projectId} failed`, result.reason);
+    failed.push(...group.map(({ index }) => index));
   });
   const body: IngestResponseBody = {
     status: 'ACCEPTED',
@@ -84,7 +93,7 @@ export async function ingestItems(c: Context<AppEnv>, auth: KeyRecord, items: re
         failed,
       },
       503,
-      { 'Retry-After': '1' },
+      { 'Retry-After': String(retryAfterSeconds) },
     );
   }
   return c.json(body, 202);

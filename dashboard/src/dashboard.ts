@@ -279,7 +279,11 @@ export class Dashboard {
         entry.series.applyDelta(item.delta, now);
       } else if (item.kind === 'snapshot') {
         const entry = this.topics.get(item.topic);
-        if (entry) entry.series.applySnapshot(item.points, entry.series.startMs, entry.series.headMs + MINUTE_MS, now);
+        // Only the minutes the live snapshot covers: zero-filling the whole series would wipe the query API's history.
+        const times = item.points.map((point) => point.time);
+        const fromMs = item.fromMs ?? (times.length > 0 ? Math.min(...times) : null);
+        const toMs = item.toMs ?? (times.length > 0 ? Math.max(...times) + MINUTE_MS : null);
+        if (entry && fromMs !== null && toMs !== null) entry.series.applySnapshot(item.points, fromMs, toMs, now);
       } else if (item.kind === 'error') {
         this.notices.show('error', `Live updates: ${item.error.message} (${item.error.code})${item.topic ? ` for ${item.topic}` : ''}`, `live:${item.error.code}`);
       }

@@ -16,7 +16,8 @@ export type LiveItem =
   | { kind: 'delta'; delta: ParsedDelta }
   | { kind: 'subscribed'; topic: string }
   | { kind: 'heartbeat' }
-  | { kind: 'snapshot'; topic: string; points: SnapshotPoint[] }
+  /** `fromMs`/`toMs`: the range the server's snapshot covers (zero-filled within it); null when it did not say. */
+  | { kind: 'snapshot'; topic: string; points: SnapshotPoint[]; fromMs: number | null; toMs: number | null }
   | { kind: 'error'; topic: string | null; error: ErrorBody }
   | { kind: 'unknown' };
 
@@ -34,7 +35,7 @@ export function parseLiveItem(raw: unknown): LiveItem {
   if (o.type === 'subscribed' && topic !== null) return { kind: 'subscribed', topic };
   if (o.type === 'heartbeat') return { kind: 'heartbeat' };
   if (o.type === 'snapshot' && topic !== null && Array.isArray(o.points)) {
-    return { kind: 'snapshot', topic, points: parsePoints(o.points) };
+    return { kind: 'snapshot', topic, points: parsePoints(o.points), fromMs: isoMs(o.from), toMs: isoMs(o.to) };
   }
   if (o.type !== undefined) return { kind: 'unknown' };
   const delta = parseDelta(o);

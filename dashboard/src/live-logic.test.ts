@@ -86,13 +86,14 @@ describe('live frames', () => {
     const items = parseFrame([
       { type: 'subscribed', topic: 't' },
       { error: { code: 'invalid_topic', message: 'no' } },
-      { type: 'snapshot', topic: 't', points: [{ time: iso(H), value: 2 }, { time: 'x', value: 1 }] },
+      { type: 'snapshot', topic: 't', from: iso(H), to: iso(H + MINUTE_MS), seq: 5, points: [{ time: iso(H), value: 2 }, { time: 'x', value: 1 }] },
       { type: 'resume', topic: 't' },
       { topic: 't', windowStart: iso(H), value: 1 },
     ]);
     expect(items.map((i) => i.kind)).toEqual(['subscribed', 'error', 'snapshot', 'unknown', 'delta']);
     const snapshot = items[2];
     expect(snapshot?.kind === 'snapshot' ? snapshot.points : null).toEqual([{ time: H, value: 2 }]);
+    expect(snapshot?.kind === 'snapshot' ? [snapshot.fromMs, snapshot.toMs] : null).toEqual([H, H + MINUTE_MS]);
   });
 });
 

@@ -30,8 +30,9 @@
 -- after cardinality governance (values beyond K per minute read `__other__`);
 -- dims: the same as a map (any(): it is determined by dims_key), for filters.
 --
--- TTLs (migrations cannot read Worker config): events_1m 90 days, events_1h
--- 2 years, events_1d 5 years, events_raw 7 days, governance_1m 90 days. Change
+-- TTLs (migrations cannot read Worker config): events_1m 400 days (a year of
+-- minutes, and last year's same day), events_1h 2 years, events_1d 5 years,
+-- events_raw 7 days, governance_1m 90 days. Change
 -- one with a new migration, e.g.
 --   ALTER TABLE events_1m MODIFY TTL window_start + INTERVAL 30 DAY;
 CREATE TABLE IF NOT EXISTS ingest_landing (
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS events_1m (
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toDate(window_start)
 ORDER BY (project_id, event_type, dims_key, window_start)
-TTL window_start + INTERVAL 90 DAY
+TTL window_start + INTERVAL 400 DAY
 SETTINGS non_replicated_deduplication_window = 100000, ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS events_1m_mv TO events_1m AS

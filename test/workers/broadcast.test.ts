@@ -1,68 +1,112 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { combinerObjectName } from '../../core/fanout-math.ts';
+import { LIVE_ABUSE, LIVE_CLOSE } from '../../core/live-protocol.ts';
 import type { Broadcast } from '../../durable-objects/Broadcast.ts';
-import { isDelta, LiveClient, postJson, projectId, uniqueEventType } from './helpers.ts';
+import type { Combiner } from '../../durable-objects/Combiner.ts';
+import { combinerFor } from '../../durable-objects/Combiner.ts';
+import { projectId, uniqueEventType } from './helpers.ts';
+import { isDeltaOf, isErrorCode, isType, post, root, Viewer } from './live-support.ts';
 
-function isError(code: string) {
-  return (message: unknown): message is { error: { code: string } } =>
-    typeof message === 'object' && message !== null && 'error' in message && JSON.stringify(message).includes(`"code":"${code}"`);
-}
-
-function eventsFor(eventType: string, users: number, prefix: string) {
-  return Array.from({ length: users }, (_, i) => ({ eventId: `${prefix}-${i}`, eventType, timestamp: Date.now(), userId: `${prefix}-user-${i}` }));
-}
-
-describe('Broadcast (live fan-out)', () => {
-  it('answers malformed frames, unknown actions and bad topics with error frames and keeps the socket open', async () => {
-    const viewer = await LiveClient.connect();
+describe('Broadcast (live fan-out root)', () => {
+  it('answers malformed frames, unknown actions, oversized frames and bad topics with error frames and keeps the socket open', async () => {
+    const viewer = await Viewer.connect();
     viewer.send('{not json');
-    await viewer.waitFor(isError('malformed_json'));
+    await viewer.waitFor(isErrorCode('malformed_json'));
     viewer.send({ action: 'dance', topic: 'metrics:x' });
-    await viewer.waitFor(isError('unknown_action'));
-    viewer.send({ action: 'subscribe', topic: 'counts:x' });
-    await viewer.waitFor(isError('invalid_topic'));
+    await viewer.waitFor(isErrorCode('unknown_action'));
+    viewer.subscribe('counts:x');
+    const bad = await viewer.waitFor(isErrorCode('invalid_topic'));
+    expect(bad.topic).toBe('counts:x');
     viewer.send('x'.repeat(5000));
-    await viewer.waitFor(isError('frame_too_large'));
+    await viewer.waitFor(isErrorCode('frame_too_large'));
+    viewer.send(new Uint8Array([1, 2, 3]));
+    await viewer.waitFor(isErrorCode('binary_frame'));
     // Still usable after the abuse.
-    viewer.send({ action: 'subscribe', topic: 'metrics:ok' });
-    await viewer.waitFor((m): m is { type: string } => JSON.stringify(m) === JSON.stringify({ type: 'subscribed', topic: 'metrics:ok' }));
+    viewer.subscribe('metrics:ok');
+    await viewer.waitFor(isType('subscribed', 'metrics:ok'));
+    expect(viewer.closed).toBeNull();
     viewer.close();
+  });
+
+  it(`closes a viewer with ${LIVE_CLOSE.abuse} after ${LIVE_ABUSE.maxStrikes} bad frames within a minute`, async () => {
+    const viewer = await Viewer.connect();
+    for (let i = 0; i < LIVE_ABUSE.maxStrikes; i++) viewer.send('{oops');
+    const closed = await viewer.waitForClose();
+    expect(closed.code).toBe(LIVE_CLOSE.abuse);
+    expect(viewer.messages.filter(isErrorCode('malformed_json'))).toHaveLength(LIVE_ABUSE.maxStrikes);
   });
 
   it('stops sending a topic after unsubscribe', async () => {
     const eventType = uniqueEventType('unsub');
     const topic = `metrics:${eventType}`;
-    const viewer = await LiveClient.connect();
-    viewer.send({ action: 'subscribe', topic });
-    await postJson('/v1/events', { events: eventsFor(eventType, 3, `${eventType}-a`) });
-    await viewer.waitFor(isDelta(topic, (d) => d.value === 3));
+    const viewer = await Viewer.connect();
+    viewer.subscribe(topic);
+    await viewer.waitFor(isType('subscribed', topic));
+    await post(eventType, 3, `${eventType}-a`);
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 3));
     viewer.send({ action: 'unsubscribe', topic });
-    await viewer.waitFor((m): m is { type: string } => JSON.stringify(m).includes('"unsubscribed"'));
+    await viewer.waitFor(isType('unsubscribed', topic));
     const seen = viewer.messages.length;
-    await postJson('/v1/events', { events: eventsFor(eventType, 2, `${eventType}-b`) });
+    await post(eventType, 2, `${eventType}-b`);
     // A second topic proves pushes still flow to this socket while the first stays silent.
     const other = uniqueEventType('other');
-    viewer.send({ action: 'subscribe', topic: `metrics:${other}` });
-    await postJson('/v1/events', { events: eventsFor(other, 1, `${other}-a`) });
-    await viewer.waitFor(isDelta(`metrics:${other}`, (d) => d.value === 1));
-    expect(viewer.messages.slice(seen).filter(isDelta(topic))).toEqual([]);
+    viewer.subscribe(`metrics:${other}`);
+    await viewer.waitFor(isType('subscribed', `metrics:${other}`));
+    await post(other, 1, `${other}-a`);
+    await viewer.waitFor(isDeltaOf(`metrics:${other}`, (d) => d.value === 1));
+    expect(viewer.messages.slice(seen).filter(isDeltaOf(topic))).toEqual([]);
     viewer.close();
   });
 
-  it('rebuilds totals from the shards after it was reset, so a restart never shows a partial count', async () => {
+  it('keeps Broadcast.publish as an entry point: a shard partial sent to the root reaches viewers through the combiner', async () => {
+    const eventType = uniqueEventType('direct');
+    const topic = `value_sum:${eventType}`;
+    const viewer = await Viewer.connect();
+    viewer.subscribe(topic);
+    await viewer.waitFor(isType('subscribed', topic));
+    const windowStart = Date.now() - (Date.now() % 10_000);
+    await root().publish({ projectId: projectId(), shard: 1, windowMs: 10_000, groups: [{ windowStart, eventType, dimsKey: '', events: 2, valueSum: 7.5 }] });
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 7.5));
+    // The same partial again (a retry) changes nothing; a newer one from another shard adds.
+    await combinerFor(env, projectId(), 1).publish({ projectId: projectId(), shard: 1, windowMs: 10_000, groups: [{ windowStart, eventType, dimsKey: '', events: 2, valueSum: 7.5 }] });
+    await combinerFor(env, projectId(), 2).publish({ projectId: projectId(), shard: 2, windowMs: 10_000, groups: [{ windowStart, eventType, dimsKey: '', events: 1, valueSum: 1 }] });
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 8.5));
+    expect(viewer.deltas(topic).map((d) => d.value)).toEqual([0, 7.5, 8.5]);
+    viewer.close();
+  });
+
+  it('rebuilds totals after the root is reset, so a restart never shows a partial count', async () => {
     const eventType = uniqueEventType('rebuild');
     const topic = `metrics:${eventType}`;
     // 12 users spread over the shards.
-    expect((await postJson('/v1/events', { events: eventsFor(eventType, 12, `${eventType}-a`) })).status).toBe(202);
-    const broadcast = env.BROADCAST.get(env.BROADCAST.idFromName(projectId()));
-    await runInDurableObject(broadcast, (_instance: Broadcast, state) => state.abort('fault injection')).catch(() => undefined);
-    // One more event reaches one shard; the restarted object must still report all 13.
-    await postJson('/v1/events', { events: eventsFor(eventType, 1, `${eventType}-b`) });
-    const viewer = await LiveClient.connect();
-    viewer.send({ action: 'subscribe', topic });
-    const delta = await viewer.waitFor(isDelta(topic));
-    expect(delta.value).toBe(13);
+    await post(eventType, 12, `${eventType}-a`);
+    await runInDurableObject(root(), (_instance: Broadcast, state) => state.abort('fault injection')).catch(() => undefined);
+    // One more event reaches one shard; the restarted root must still report all 13.
+    await post(eventType, 1, `${eventType}-b`);
+    const viewer = await Viewer.connect();
+    viewer.subscribe(topic);
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 13));
+    // Never a partial count on the way.
+    expect(viewer.deltas(topic).every((d) => d.value === 13 || d.value === 12)).toBe(true);
+    viewer.close();
+  });
+
+  it('rebuilds from the shards when the root and the combiner were both reset', async () => {
+    const eventType = uniqueEventType('rebuild2');
+    const topic = `metrics:${eventType}`;
+    await post(eventType, 9, `${eventType}-a`);
+    const combiner = env.COMBINER.get(env.COMBINER.idFromName(combinerObjectName(projectId(), 0)));
+    await runInDurableObject(combiner, (_instance: Combiner, state) => state.abort('fault injection')).catch(() => undefined);
+    await runInDurableObject(root(), (_instance: Broadcast, state) => state.abort('fault injection')).catch(() => undefined);
+    const viewer = await Viewer.connect();
+    viewer.subscribe(topic);
+    const snapshot = await viewer.waitFor(isDeltaOf(topic));
+    expect(snapshot.value).toBe(9);
+    // The query API's live fill reads the same rebuilt totals.
+    const series = await root().liveSeries(eventType, {}, Date.now() - 120_000);
+    expect(series.reduce((sum, minute) => sum + minute.events, 0)).toBe(9);
     viewer.close();
   });
 });

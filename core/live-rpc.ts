@@ -1,0 +1,73 @@
+/**
+ * RPC messages between the live fan-out objects (pure types):
+ *
+ *   ShardAggregator --publish(ShardPartials)--> Combiner   (or the root, which forwards)
+ *   Combiner --combined(CombinedPartials)--> Broadcast (root), one per tick
+ *   edge --assignRelay--> root;  relay --attachTopics / relayReport--> root
+ *   root --deliver(RelayDelivery)--> LiveRelay, one per relay per tick
+ */
+import type { LiveLimits } from './live-config.ts';
+import type { LiveDelta, PartialAggregate } from './protocol.ts';
+import type { RelayHint } from './relay-placement.ts';
+import type { TopicSnapshot } from './topic-book.ts';
+
+/** A combiner's summed running totals of the panes that changed since its last push. */
+export interface CombinedPartials {
+  projectId: string;
+  combiner: number;
+  groups: PartialAggregate[];
+}
+
+export interface RelayAssignmentRequest {
+  projectId: string;
+  hint: RelayHint | null;
+  /** Relays that just refused a viewer as full: the root counts them as full until they report. */
+  full?: string[];
+}
+
+export interface RelayAssignment {
+  relay: string;
+  hint: RelayHint | null;
+  /** Viewers the edge may route to this relay without asking again (within LEASE_MS). */
+  slots: number;
+  limits: LiveLimits;
+  tickMs: number;
+}
+
+export interface AttachRequest {
+  projectId: string;
+  relay: string;
+  topics: string[];
+}
+
+export interface AttachResult {
+  snapshots: TopicSnapshot[];
+  errors: Array<{ topic: string; message: string }>;
+}
+
+export interface RelayDelivery {
+  projectId: string;
+  relay: string;
+  deltas: LiveDelta[];
+}
+
+export interface RelayDeliveryResult {
+  /** Topics this relay no longer has viewers for: the root stops sending (and computing) them. */
+  unwanted: string[];
+  viewers: number;
+}
+
+export interface RelayReport {
+  projectId: string;
+  relay: string;
+  viewers: number;
+}
+
+export interface LiveStats {
+  projectId: string | null;
+  epoch: number;
+  limits: LiveLimits;
+  combiners: number;
+  topics: string[];
+  relays: Array<{ name: string; hint: RelayHint | null; viewers: number; topics: string[] }>;
+}

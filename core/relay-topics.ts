@@ -1,0 +1,84 @@
+/**
+ * A relay's copy of one topic: the last hour of minute values (for snapshots
+ * to new viewers without asking the root), the current seq, and the resume
+ * ring. Pure.
+ */
+import { DeltaRing, DEFAULT_RING_SIZE } from './delta-ring.ts';
+import type { SnapshotMessage } from './live-protocol.ts';
+import { LIVE_RETENTION_MS, MINUTE_MS, minuteOf } from './live-totals.ts';
+import type { LiveDelta } from './protocol.ts';
+import type { TopicSnapshot } from './topic-book.ts';
+
+export type RelayApply = 'applied' | 'gap' | 'stale';
+
+export class RelayTopic {
+  private readonly ring: DeltaRing;
+  private readonly values = new Map<number, number>();
+  readonly name: string;
+
+  constructor(name: string, snapshot: TopicSnapshot, ringSize: number = DEFAULT_RING_SIZE) {
+    this.name = name;
+    this.ring = new DeltaRing(ringSize, snapshot.seq);
+    this.load(snapshot);
+  }
+
+  get seq(): number {
+    return this.ring.last;
+  }
+
+  /**
+   * A delta from the root. 'gap' means deltas were missed before this one (a
+   * lost push or a new root incarnation): the delta is still good (values are
+   * absolute) but other minutes may be stale, so the caller resyncs.
+   */
+  apply(delta: LiveDelta): RelayApply {
+    const pushed = this.ring.push(delta);
+    if (pushed === 'stale') return 'stale';
+    const minute = Date.parse(delta.windowStart);
+    if (Number.isFinite(minute)) this.values.set(minuteOf(minute), delta.value);
+    return pushed === 'restarted' ? 'gap' : 'applied';
+  }
+
+  /** Replaces everything with a fresh root snapshot. */
+  resync(snapshot: TopicSnapshot): void {
+    this.values.clear();
+    this.load(snapshot);
+    this.ring.reset(snapshot.seq);
+  }
+
+  since(lastSeq: number): LiveDelta[] | null {
+    return this.ring.since(lastSeq);
+  }
+
+  /** The last `minutes` minutes up to the current one, zero-filled. */
+  snapshotMessage(minutes: number, nowMs: number): SnapshotMessage {
+    const head = minuteOf(nowMs);
+    const from = head - (minutes - 1) * MINUTE_MS;
+    const points = [];
+    for (let minute = from; minute <= head; minute += MINUTE_MS) {
+      points.push({ time: new Date(minute).toISOString(), value: this.values.get(minute) ?? 0 });
+    }
+    return { type: 'snapshot', topic: this.name, from: new Date(from).toISOString(), to: new Date(head + MINUTE_MS).toISOString(), seq: this.seq, points };
+  }
+
+  /** The current minute's value as a delta at the current seq (what a new viewer sees first). */
+  currentDelta(nowMs: number): LiveDelta {
+    const head = minuteOf(nowMs);
+    return {
+      topic: this.name,
+      windowStart: new Date(head).toISOString(),
+      windowEnd: new Date(head + MINUTE_MS).toISOString(),
+      value: this.values.get(head) ?? 0,
+      timestamp: new Date(nowMs).toISOString(),
+      seq: this.seq,
+    };
+  }
+
+  prune(nowMs: number): void {
+    for (const minute of this.values.keys()) if (minute + MINUTE_MS <= nowMs - LIVE_RETENTION_MS) this.values.delete(minute);
+  }
+
+  private load(snapshot: TopicSnapshot): void {
+    for (const point of snapshot.minutes) this.values.set(point.minuteStart, point.value);
+  }
+}

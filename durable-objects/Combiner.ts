@@ -1,0 +1,135 @@
+import { DurableObject } from 'cloudflare:workers';
+import { combinerIndexOf, combinerObjectName, combinerShards } from '../core/fanout-math.ts';
+import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
+import { LIVE_RETENTION_MS, LiveTotals, toPartial, type PaneTotal } from '../core/live-totals.ts';
+import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
+import { shardObjectName } from '../core/shard.ts';
+import { Ticker } from '../core/ticker.ts';
+
+/**
+ * The combiner that merges `shard`'s partials. Shards push here (at most once
+ * per tick while their panes change) instead of to the root, so the root takes
+ * ceil(shards / fanIn) pushes per tick at any shard count (core/fanout-math.ts).
+ */
+export function combinerFor(env: Env, projectId: string, shard: number): DurableObjectStub<Combiner> {
+  const { combiners } = readLiveConfig(env);
+  return env.COMBINER.get(env.COMBINER.idFromName(combinerObjectName(projectId, combinerIndexOf(shard, combiners))));
+}
+
+/**
+ * One per (project, group of `fanIn` shards). Keeps each shard's latest
+ * partials (absolute running totals, merged by "more events is newer", see
+ * core/live-totals.ts), and once per tick sends the root one RPC with the
+ * summed totals of every pane that changed. Memory only: after an eviction it
+ * rebuilds from its shards' liveTotals before merging anything, so it never
+ * passes up a sum that misses a shard.
+ */
+export class Combiner extends DurableObject<Env> {
+  private readonly config: LiveConfig;
+  private readonly totals = new LiveTotals();
+  /** Panes changed since the last push, by key; their totals are read at push time (latest wins). */
+  private readonly changed = new Map<string, PaneTotal>();
+  private identity: { projectId: string; index: number } | null = null;
+  private rebuild: Promise<void> | null = null;
+  private readonly ticker: Ticker;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = readLiveConfig(env);
+    this.ticker = new Ticker(this.config.tickMs, () => this.pushToRoot(), undefined, (error) => {
+      console.warn('Combiner push to root failed (retried next tick):', error instanceof Error ? error.message : error);
+    });
+  }
+
+  /**
+   * Shard -> combiner: the same contract as Broadcast.publish. Returns the
+   * summed totals of the panes that moved, so the root (when it forwards a
+   * shard's push) can apply them at once instead of a tick later; a shard
+   * calling directly ignores them.
+   */
+  async publish(partials: ShardPartials): Promise<PartialAggregate[]> {
+    if (typeof partials.projectId !== 'string' || !Number.isInteger(partials.shard) || !Array.isArray(partials.groups)) {
+      throw new TypeError('publish expects { projectId, shard, windowMs, groups: PartialAggregate[] }');
+    }
+    const index = combinerIndexOf(partials.shard, this.config.combiners);
+    this.remember(partials.projectId, index);
+    await this.ensureRebuilt();
+    const now = Date.now();
+    const moved = this.totals.merge(partials.shard, partials.groups, now).map(({ pane }) => pane);
+    for (const pane of moved) this.changed.set(paneKey(pane), pane);
+    this.totals.prune(now);
+    if (this.changed.size > 0) this.ticker.request();
+    return moved.map(toPartial);
+  }
+
+  /**
+   * Summed totals since `sinceMs`: what a restarted root rebuilds from. With
+   * `refresh`, first re-reads the shards: a push that failed while the root
+   * was down (it forwards shard pushes) must not stay missing here.
+   */
+  async totalsSince(request: { projectId: string; index: number; sinceMs: number; refresh?: boolean }): Promise<PartialAggregate[]> {
+    this.remember(request.projectId, request.index);
+    const fresh = this.rebuild === null;
+    await this.ensureRebuilt();
+    if (request.refresh === true && !fresh) await this.readShards(true);
+    return this.totals.totals(request.sinceMs);
+  }
+
+  private async pushToRoot(): Promise<void> {
+    const identity = this.identity;
+    if (identity === null || this.changed.size === 0) return;
+    const panes = [...this.changed.values()];
+    this.changed.clear();
+    const root = this.env.BROADCAST.get(this.env.BROADCAST.idFromName(identity.projectId));
+    try {
+      await root.combined({ projectId: identity.projectId, combiner: identity.index, groups: panes.map(toPartial) });
+    } catch (error) {
+      // Totals are absolute, so re-sending them next tick is harmless; newer changes already queued win.
+      for (const pane of panes) if (!this.changed.has(paneKey(pane))) this.changed.set(paneKey(pane), pane);
+      this.ticker.request();
+      throw error;
+    }
+  }
+
+  private remember(projectId: string, index: number): void {
+    if (this.identity === null) this.identity = { projectId, index };
+    else if (this.identity.projectId !== projectId || this.identity.index !== index) {
+      throw new RangeError(`combiner ${this.identity.projectId}/${this.identity.index} got a call for ${projectId}/${index}`);
+    }
+  }
+
+  private ensureRebuilt(): Promise<void> {
+    this.rebuild ??= this.rebuildFromShards().catch((error: unknown) => {
+      // Try again on the next use; the root keeps the larger of old and new sums meanwhile.
+      this.rebuild = null;
+      console.warn('Combiner rebuild from shards failed:', error instanceof Error ? error.message : error);
+    });
+    return this.rebuild;
+  }
+
+  private rebuildFromShards(): Promise<void> {
+    return this.readShards(false);
+  }
+
+  /** Merges the shards' stored totals; with `markChanged`, what moved goes to the root next tick. */
+  private async readShards(markChanged: boolean): Promise<void> {
+    const identity = this.identity;
+    if (identity === null) return;
+    const since = Date.now() - LIVE_RETENTION_MS;
+    const shards = combinerShards(identity.index, this.config.combiners);
+    const results = await Promise.all(
+      shards.map((shard) => this.env.SHARD_AGGREGATOR.get(this.env.SHARD_AGGREGATOR.idFromName(shardObjectName(identity.projectId, shard))).liveTotals(since)),
+    );
+    const now = Date.now();
+    results.forEach((groups, i) => {
+      const shard = shards[i];
+      if (shard === undefined) return;
+      for (const { pane } of this.totals.merge(shard, groups, now)) if (markChanged) this.changed.set(paneKey(pane), pane);
+    });
+    if (this.changed.size > 0) this.ticker.request();
+  }
+}
+
+function paneKey(pane: PaneTotal): string {
+  return `${pane.paneStart}\u0000${pane.eventType}\u0000${pane.dimsKey}`;
+}
