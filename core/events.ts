@@ -2,6 +2,13 @@
  * Parsing and validation of ingested events (seed 003 contract). Pure: runs in
  * workerd and in Node. A bad event is rejected on its own; it never sinks the
  * good ones in its batch.
+ *
+ * Hand-written rather than a schema library: `npm run bench -- validation`
+ * runs the same rules in zod 4 and valibot 1. This code was the fastest
+ * (~0.9 µs/event vs valibot ~1.4 and zod ~3.6 on an idle core) and the
+ * smallest (1.5 KB gzip vs 2.3 KB and 93 KB), and it also does what the
+ * schemas leave to refinements: clock-skew and age limits, lone surrogates,
+ * prototype keys, and one stable rejection code per rule.
  */
 import {
   DEFAULT_MAX_EVENT_AGE_MS,
