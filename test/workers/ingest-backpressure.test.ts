@@ -50,7 +50,8 @@ describe('edge answer when a shard is at its backlog bound', () => {
       const outcomes = await flushAllShards(project.projectId);
       if (outcomes.every((outcome) => outcome.status !== 'error')) break;
     }
-    const retry = await post(refusal.body.failed.map((index) => refusal?.events[index]));
+    const failedEvents = refusal.events;
+    const retry = await post(refusal.body.failed.map((index) => failedEvents[index]).filter((event): event is object => event !== undefined));
     expect(retry.status).toBe(202);
     accepted += ((await retry.json()) as { accepted: number }).accepted;
     await sleep(1100);
