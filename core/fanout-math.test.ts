@@ -54,12 +54,16 @@ describe('50,000 viewers of one dashboard (the figures in docs/fanout.md)', () =
     expect(estimate.durableObjects).toEqual({ shards: 256, combiners: 16, root: 1, relays: 18, total: 291 });
   });
 
-  it('costs about $590 a month at 256 shards busy every tick all month; about $130 at the default 16 shards', () => {
-    expect(Math.round(estimate.monthly.requestsUsd)).toBe(451);
+  it('costs about $640 a month at 256 shards busy every tick all month; about $135 at the default 16 shards', () => {
+    expect(estimate.requestsPerSecond).toEqual({ shardPushes: 1024, settleReads: 128, combinerPushes: 64, relayPushes: 72, acks: 0 });
+    expect(Math.round(estimate.monthly.requestsUsd)).toBe(501);
     expect(Math.round(estimate.monthly.durationUsd)).toBe(140);
-    expect(Math.round(estimate.monthly.totalUsd)).toBe(591);
+    expect(Math.round(estimate.monthly.totalUsd)).toBe(641);
     const sixteen = estimateFanout({ ...scenario, shardCount: 16 });
-    expect(Math.round(sixteen.monthly.totalUsd)).toBe(132);
+    expect(Math.round(sixteen.monthly.totalUsd)).toBe(135);
+    // Flow-controlled viewers acking every 8 frames: 25,000 messages/s, billed 1/20 each.
+    const acking = estimateFanout({ ...scenario, ackEveryFrames: 8 });
+    expect(Math.round(acking.requestsPerSecond.acks)).toBe(1250);
     // Outgoing WebSocket messages are not billed: the viewer count only moves the relay count.
     const doubled = estimateFanout({ ...scenario, viewers: 100_000 });
     expect(doubled.relays).toBe(27);

@@ -17,6 +17,12 @@ export const DO_SOFT_LIMIT_RPS = 1000;
 export const ROOT_RPC_BUDGET_PER_S = 256;
 /** Sockets one Durable Object may hold (runtime hard cap). */
 export const DO_MAX_WEBSOCKETS = 32_768;
+/**
+ * Anti-entropy: within this long after any push, a combiner re-reads its
+ * shards' recent totals (a push is at most once), i.e. each busy shard serves
+ * one liveTotals read per interval.
+ */
+export const SETTLE_INTERVAL_MS = 2000;
 
 export interface CombinerPlan {
   shardCount: number;
@@ -118,6 +124,8 @@ export interface FanoutEstimate {
   durableObjects: { shards: number; combiners: number; root: number; relays: number; total: number };
   /** A month in which the dashboard is busy every tick (the worst case; idle relays hibernate and cost nothing). */
   monthly: { requests: number; requestsUsd: number; gbSeconds: number; durationUsd: number; totalUsd: number };
+  /** Billed requests per second by kind, in the busy steady state. */
+  requestsPerSecond: { shardPushes: number; settleReads: number; combinerPushes: number; relayPushes: number; acks: number };
 }
 
 /** Frame = `[` + deltas joined by `,` + `]`, plus a 4-byte WebSocket header (payloads 126..65535 bytes). */
@@ -135,10 +143,11 @@ export function estimateFanout(s: FanoutScenario): FanoutEstimate {
   const ackMessagesPerSecond = s.ackEveryFrames === null ? 0 : (viewersPerRelay * ticksPerSecond) / s.ackEveryFrames;
 
   const shardRpc = s.shardCount * ticksPerSecond;
+  const settleRpc = s.shardCount * (1000 / SETTLE_INTERVAL_MS);
   const combinerRpc = combiners.combiners * ticksPerSecond;
   const relayRpc = relays * ticksPerSecond;
   const acks = ackMessagesPerSecond * relays * PRICING.incomingWebSocketMessageRatio;
-  const requests = (shardRpc + combinerRpc + relayRpc + acks) * SECONDS_PER_MONTH;
+  const requests = (shardRpc + settleRpc + combinerRpc + relayRpc + acks) * SECONDS_PER_MONTH;
   // Shards are awake anyway (they ingest); the live layer adds the combiners, the root and the relays.
   const liveObjects = combiners.combiners + 1 + relays;
   const gbSeconds = liveObjects * PRICING.objectGb * SECONDS_PER_MONTH;
@@ -161,5 +170,6 @@ export function estimateFanout(s: FanoutScenario): FanoutEstimate {
     combiners,
     durableObjects: { shards: s.shardCount, combiners: combiners.combiners, root: 1, relays, total: s.shardCount + liveObjects },
     monthly: { requests, requestsUsd, gbSeconds, durationUsd, totalUsd: requestsUsd + durationUsd },
+    requestsPerSecond: { shardPushes: shardRpc, settleReads: settleRpc, combinerPushes: combinerRpc, relayPushes: relayRpc, acks },
   };
 }

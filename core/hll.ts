@@ -95,6 +95,8 @@ export interface HyperLogLogOptions {
 export type Representation = 'sparse' | 'dense';
 
 const hashOut = new Uint32Array(2);
+/** The histogram of every sparse sketch (never written: the histogram is dense-only). */
+const NO_HISTOGRAM = new Int32Array(0);
 
 /** Ertl's sigma function (for the zero-register term). */
 function sigma(x: number): number {
@@ -185,13 +187,15 @@ export class HyperLogLog {
     checkPrecision(p);
     this.precision = p;
     this.#sparseLimit = sparseLimitFor(p);
-    this.#hist = new Int32Array(66 - p);
     if (opts.sparse === false) {
+      this.#hist = new Int32Array(66 - p);
       this.#table = null;
       this.#regs = new Uint8Array(1 << p);
       this.#hist[0] = 1 << p;
     } else {
       this.#regs = null;
+      // The histogram is dense-only: allocated when the sketch turns dense (most sketches stay small).
+      this.#hist = NO_HISTOGRAM;
       this.#table = new Uint32Array(Math.min(16, 1 << (p - 2)));
     }
   }
@@ -618,6 +622,7 @@ export class HyperLogLog {
   }
 
   #rebuildHistogram(): void {
+    if (this.#hist.length === 0) this.#hist = new Int32Array(66 - this.precision);
     const hist = this.#hist;
     hist.fill(0);
     const regs = this.#regs;

@@ -39,6 +39,14 @@ describe('LiveTotals', () => {
     expect(totals.totals(T0 + 5000).map((p) => p.windowStart).sort()).toEqual([T0 + 10_000, T0 + 60_000]);
   });
 
+  it('finds a pane by its key', () => {
+    const totals = new LiveTotals();
+    totals.merge(0, [partial(10, 2, 3)], T0);
+    totals.merge(1, [partial(10, 1, 1)], T0);
+    expect(totals.pane(T0 + 10_000, 'ad_click', 'campaignId=c1')?.total).toEqual({ events: 3, valueSum: 4 });
+    expect(totals.pane(T0, 'ad_click', 'campaignId=c1')).toBeUndefined();
+  });
+
   it('drops minutes past the retention and ignores malformed partials', () => {
     const totals = new LiveTotals(10 * MINUTE_MS);
     totals.merge(0, [partial(0, 1, 1), { ...partial(60, 1, 1), events: Number.NaN }], T0);

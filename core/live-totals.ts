@@ -90,6 +90,11 @@ export class LiveTotals {
     return changes;
   }
 
+  /** The pane total of (pane start, event type, dimension set), if retained. */
+  pane(paneStart: number, eventType: string, dimsKey: string): PaneTotal | undefined {
+    return this.minutes.get(minuteOf(paneStart))?.get(`${paneStart}\u0000${eventType}\u0000${dimsKey}`);
+  }
+
   prune(nowMs: number): void {
     for (const minuteStart of this.minutes.keys()) {
       if (minuteStart + MINUTE_MS <= nowMs - this.retentionMs) this.minutes.delete(minuteStart);

@@ -30,8 +30,11 @@ export const SHARD_SCHEMA = `
     oldest_window_start INTEGER, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sealed_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS batch_parts (sequence INTEGER NOT NULL, part INTEGER NOT NULL, rows_json TEXT NOT NULL,
     PRIMARY KEY (sequence, part));
+  -- Dedup of older versions (one row per id); read once on start and pruned, no longer written.
   CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
   CREATE INDEX IF NOT EXISTS seen_events_by_time ON seen_events (seen_at);
+  CREATE TABLE IF NOT EXISTS dedup_journal (seen_at INTEGER NOT NULL, seq INTEGER NOT NULL, hashes BLOB NOT NULL,
+    PRIMARY KEY (seen_at, seq)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
@@ -127,4 +130,157 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
   return copy;
+}
+
+/** Column updates of an existing row in place (no delete + insert, so the unsealed index is touched only when `unsealed` changes). */
+export const UPSERT_PANE_IN_PLACE_SQL = `INSERT INTO panes (pane_start, event_type, dims_key, events, value_sum, bot_events, bot_value_sum,
+  late_events, users, u_events, u_value_sum, u_bot_events, u_bot_value_sum, u_late_events, unsealed)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (pane_start, event_type, dims_key) DO UPDATE SET events = excluded.events, value_sum = excluded.value_sum,
+  bot_events = excluded.bot_events, bot_value_sum = excluded.bot_value_sum, late_events = excluded.late_events, users = excluded.users,
+  u_events = excluded.u_events, u_value_sum = excluded.u_value_sum, u_bot_events = excluded.u_bot_events,
+  u_bot_value_sum = excluded.u_bot_value_sum, u_late_events = excluded.u_late_events, unsealed = excluded.unsealed`;
+
+/** A cached pane row plus its live sketch (deserialized once, then added to in place). */
+export interface CachedPane {
+  row: PaneRecord;
+  sketch: HyperLogLog | null;
+}
+
+interface CachedPaneStart {
+  /** True when the cache holds every stored row of this pane start, so a miss means "no row". */
+  complete: boolean;
+  byType: Map<string, Map<string, CachedPane>>;
+  groups: number;
+}
+
+/**
+ * Write-through cache of pane rows, by whole pane start: live traffic touches
+ * the current pane or two, whose rows then need no SELECT (a new group needs
+ * no read at all once its pane start is known to be complete). Bounded by
+ * `maxGroups`; over it, the oldest pane starts are dropped whole. The caller
+ * must `clear()` when a transaction that wrote through it rolls back, and
+ * `dropBefore()` what it changes behind the cache's back (sealing, pruning).
+ */
+export class PaneCache {
+  private readonly starts = new Map<number, CachedPaneStart>();
+  private groups = 0;
+  private readonly maxGroups: number;
+
+  constructor(maxGroups: number) {
+    this.maxGroups = maxGroups;
+  }
+
+  get size(): number {
+    return this.groups;
+  }
+
+  /**
+   * The cached row of a group, loading it through `load` when the cache cannot
+   * know; undefined when no row exists. `hasAnyRow` is asked once per pane start.
+   */
+  lookup(
+    paneStart: number,
+    eventType: string,
+    dimsKey: string,
+    hasAnyRow: (paneStart: number) => boolean,
+    load: () => PaneRecord | undefined,
+  ): CachedPane | undefined {
+    let start = this.starts.get(paneStart);
+    if (start === undefined) {
+      start = { complete: !hasAnyRow(paneStart), byType: new Map(), groups: 0 };
+      this.starts.set(paneStart, start);
+    }
+    const cached = start.byType.get(eventType)?.get(dimsKey);
+    if (cached !== undefined || start.complete) return cached;
+    const row = load();
+    return row === undefined ? undefined : this.put(row);
+  }
+
+  /** Adds (or replaces) a row; its pane start entry must exist (lookup creates it). */
+  put(row: PaneRecord, sketch: HyperLogLog | null = null): CachedPane {
+    const start = this.starts.get(row.pane_start);
+    if (start === undefined) throw new Error('PaneCache.put before lookup');
+    let byDims = start.byType.get(row.event_type);
+    if (byDims === undefined) {
+      byDims = new Map();
+      start.byType.set(row.event_type, byDims);
+    }
+    const cached: CachedPane = { row, sketch };
+    if (!byDims.has(row.dims_key)) {
+      start.groups++;
+      this.groups++;
+    }
+    byDims.set(row.dims_key, cached);
+    return cached;
+  }
+
+  /** Drops the oldest pane starts until at most maxGroups rows are cached. */
+  trim(): void {
+    while (this.groups > this.maxGroups && this.starts.size > 0) {
+      let oldest = Infinity;
+      for (const paneStart of this.starts.keys()) if (paneStart < oldest) oldest = paneStart;
+      this.drop(oldest);
+    }
+  }
+
+  dropBefore(cutoff: number): void {
+    for (const paneStart of [...this.starts.keys()]) if (paneStart < cutoff) this.drop(paneStart);
+  }
+
+  clear(): void {
+    this.starts.clear();
+    this.groups = 0;
+  }
+
+  private drop(paneStart: number): void {
+    const start = this.starts.get(paneStart);
+    if (start === undefined) return;
+    this.groups -= start.groups;
+    this.starts.delete(paneStart);
+  }
+}
+
+/**
+ * Adds a batch's delta to a cached row in place (or starts a new row) and
+ * returns the row to write plus its live sketch. The sketch is deserialized at
+ * most once per cached row and serialized only when the batch changed it.
+ */
+export function applyToCached(cached: CachedPane | undefined, group: GroupDelta): { row: PaneRecord; sketch: HyperLogLog | null; wasUnsealed: boolean } {
+  const row: PaneRecord = cached?.row ?? {
+    pane_start: group.paneStart, event_type: group.eventType, dims_key: group.dimsKey,
+    events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null,
+    u_events: 0, u_value_sum: 0, u_bot_events: 0, u_bot_value_sum: 0, u_late_events: 0, unsealed: 0,
+  };
+  const wasUnsealed = row.unsealed === 1;
+  let sketch = cached?.sketch ?? null;
+  if (group.userHashes.length > 0) {
+    let changed = false;
+    if (sketch === null) {
+      if (row.users === null) {
+        sketch = new HyperLogLog({ precision: USER_SKETCH_PRECISION });
+        changed = true;
+      } else sketch = HyperLogLog.deserialize(new Uint8Array(row.users));
+    }
+    const hashes = group.userHashes;
+    for (let i = 0; i < hashes.length; i += 2) changed = sketch.addHash(hashes[i] ?? 0, hashes[i + 1] ?? 0) || changed;
+    if (changed) row.users = toArrayBuffer(sketch.serialize());
+  }
+  addCounts(row, group);
+  return { row, sketch, wasUnsealed };
+}
+
+function addCounts(row: PaneRecord, group: GroupDelta): PaneRecord {
+  row.events += group.events;
+  row.value_sum += group.valueSum;
+  row.bot_events += group.botEvents;
+  row.bot_value_sum += group.botValueSum;
+  row.late_events += group.lateEvents;
+  row.u_events += group.events;
+  row.u_value_sum += group.valueSum;
+  row.u_bot_events += group.botEvents;
+  row.u_bot_value_sum += group.botValueSum;
+  row.u_late_events += group.lateEvents;
+  row.unsealed = 1;
+  return row;
 }

@@ -10,8 +10,13 @@ import { isPlainObject } from './events.ts';
 export interface ShardIngestRequest {
   projectId: string;
   shard: number;
-  /** Events may carry the optional EnrichedEventFields too; the shard reads them when present. */
-  events: ValidEvent[];
+  /**
+   * Events may carry the optional EnrichedEventFields too; the shard reads them when present.
+   * Exactly one of `events` and `eventsJson` is set.
+   */
+  events?: ValidEvent[];
+  /** The same events as one JSON array string: what the edge sends (one string crosses RPC far cheaper than an array of objects). */
+  eventsJson?: string;
   /** The project's declared dimensions and K; omitted = every dimension, K = MAX_DIMENSION_VALUES. */
   dimensionPolicy?: DimensionPolicy;
   /** Events of this request the edge rejected as too old, counted in the shard's health (per arrival window). */

@@ -24,9 +24,12 @@ describe('relay placement', () => {
     expect(assignRelay(relays, input)).toMatchObject({ relay: 'relay:p:weur:1', created: true });
     // Another region gets its own relays.
     expect(assignRelay(relays, { ...input, hint: 'apac' })).toMatchObject({ relay: 'relay:p:apac:0', created: true });
-    // Leases expire; a relay that reported its viewers has exactly the rest free.
+    // A report of viewers who came through a lease does not count them twice...
     const first = relays[0];
     if (first === undefined) throw new Error('no relay');
+    first.viewers = 2;
+    expect(freeSlots(first, 3, 1)).toBe(0);
+    // ...and once the leases expired, the reported count is the occupancy.
     first.viewers = 1;
     expect(freeSlots(first, 3, LEASE_MS + 1)).toBe(2);
     expect(assignRelay(relays, { ...input, nowMs: LEASE_MS + 1 })).toMatchObject({ relay: 'relay:p:weur:0', slots: 2 });

@@ -55,8 +55,13 @@ export interface RelayRecord {
   hint: RelayHint | null;
   /** Viewers the relay last reported. */
   viewers: number;
-  /** Slots leased to edges and not yet expired: counted as taken until the relay reports them. */
-  leases: Array<{ slots: number; expiresAtMs: number }>;
+  /**
+   * Leases handed to edges: each is the occupancy the relay may reach by it
+   * (occupancy when leased + slots), until it expires. Occupancy is the
+   * largest of these and the reported count, so a viewer that used a lease
+   * and was then reported is not counted twice.
+   */
+  leases: Array<{ upTo: number; expiresAtMs: number }>;
 }
 
 export interface Assignment {
@@ -74,9 +79,12 @@ export function relayObjectName(projectId: string, hint: RelayHint | null, index
   return `relay:${projectId}:${hint ?? 'any'}:${index}`;
 }
 
+export function occupancy(relay: RelayRecord, nowMs: number): number {
+  return relay.leases.reduce((most, lease) => (lease.expiresAtMs > nowMs ? Math.max(most, lease.upTo) : most), relay.viewers);
+}
+
 export function freeSlots(relay: RelayRecord, capacity: number, nowMs: number): number {
-  const leased = relay.leases.reduce((sum, lease) => (lease.expiresAtMs > nowMs ? sum + lease.slots : sum), 0);
-  return Math.max(0, capacity - relay.viewers - leased);
+  return Math.max(0, capacity - occupancy(relay, nowMs));
 }
 
 /**
@@ -102,6 +110,6 @@ export function assignRelay(
     created = true;
   }
   const slots = Math.max(1, Math.min(input.leaseSlots ?? LEASE_SLOTS, freeSlots(chosen, input.capacity, input.nowMs)));
-  chosen.leases.push({ slots, expiresAtMs: input.nowMs + LEASE_MS });
+  chosen.leases.push({ upTo: occupancy(chosen, input.nowMs) + slots, expiresAtMs: input.nowMs + LEASE_MS });
   return { relay: chosen.name, hint: chosen.hint, slots, created };
 }

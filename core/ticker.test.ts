@@ -79,3 +79,40 @@ describe('Ticker', () => {
     expect(errors).toHaveLength(1);
   });
 });
+
+describe('Ticker without a leading edge', () => {
+  it('waits a full interval after the first request, then trails every later one', async () => {
+    let now = 0;
+    let timers: Array<{ at: number; fn: () => void }> = [];
+    const clock: Scheduler = {
+      now: () => now,
+      schedule(fn, ms) {
+        const timer = { at: now + ms, fn };
+        timers.push(timer);
+        return () => (timers = timers.filter((t) => t !== timer));
+      },
+    };
+    const advance = async (ms: number) => {
+      const end = now + ms;
+      for (;;) {
+        const next = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+        if (next === undefined) break;
+        timers = timers.filter((t) => t !== next);
+        now = next.at;
+        next.fn();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      now = end;
+    };
+    const runs: number[] = [];
+    const ticker = new Ticker(2000, () => void runs.push(now), clock, undefined, { leading: false });
+    ticker.request();
+    await advance(500);
+    ticker.request();
+    await advance(3000);
+    expect(runs).toEqual([2000]);
+    ticker.request();
+    await advance(2500);
+    expect(runs).toEqual([2000, 5500]);
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * Per-tick batching: `request()` asks for a run; runs happen at most once per
  * interval, the first one at once (leading edge, so an idle pipeline adds no
- * tick of latency), and never overlap (a request during a run schedules the
- * next one). A run's failure is logged and does not stop later runs.
+ * tick of latency; `leading: false` waits a full interval instead), and never
+ * overlap (a request during a run schedules the next one). A run's failure is
+ * logged and does not stop later runs.
  */
 export interface Scheduler {
   now(): number;
@@ -27,17 +28,20 @@ export class Ticker {
   private readonly run: () => Promise<void> | void;
   private readonly scheduler: Scheduler;
   private readonly onError: (error: unknown) => void;
+  private readonly leading: boolean;
 
   constructor(
     intervalMs: number,
     run: () => Promise<void> | void,
     scheduler: Scheduler = realScheduler,
     onError: (error: unknown) => void = (error) => console.warn('tick failed:', error instanceof Error ? error.message : error),
+    options: { leading?: boolean } = {},
   ) {
     this.intervalMs = intervalMs;
     this.run = run;
     this.scheduler = scheduler;
     this.onError = onError;
+    this.leading = options.leading ?? true;
   }
 
   get pending(): boolean {
@@ -50,7 +54,8 @@ export class Ticker {
       this.again = true;
       return;
     }
-    const delay = Math.max(0, this.lastRunMs + this.intervalMs - this.scheduler.now());
+    const now = this.scheduler.now();
+    const delay = this.leading ? Math.max(0, this.lastRunMs + this.intervalMs - now) : this.intervalMs;
     this.cancel = this.scheduler.schedule(() => void this.fire(), delay);
   }
 

@@ -23,6 +23,8 @@ import { parseTopic } from '../core/topics.ts';
 const MAX_OUTBOX_DELTAS = 5000;
 /** Failed pushes in a row after which a relay is presumed gone and its topics detached. */
 const MAX_RELAY_FAILURES = 20;
+/** How far back liveSeries' read-through refresh re-reads the shards (the query API fills the last 5 minutes). */
+const READ_THROUGH_LOOKBACK_MS = 6 * MINUTE_MS;
 
 /**
  * The root of a project's live fan-out, one per project (idFromName(projectId)).
@@ -53,6 +55,9 @@ export class Broadcast extends DurableObject<Env> {
   private lastPublishAtMs: number | null = null;
   /** In-memory totals are lost on eviction; the first use after a start re-reads them. */
   private rebuild: Promise<void> | null = null;
+  /** liveSeries read-through: the refresh running, and the one queued behind it (shared by every caller that waits). */
+  private refreshRunning: Promise<void> | null = null;
+  private refreshQueued: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -223,8 +228,6 @@ export class Broadcast extends DurableObject<Env> {
     const relay = this.relays.find((r) => r.name === name);
     if (relay === undefined || relay.viewers === viewers) return;
     relay.viewers = viewers;
-    // A report supersedes the leases it covers: the relay counts the viewers they placed.
-    relay.leases = [];
     this.ctx.storage.sql.exec('UPDATE relays SET viewers = ? WHERE name = ?', viewers, name);
   }
 
@@ -284,7 +287,52 @@ export class Broadcast extends DurableObject<Env> {
    */
   async liveSeries(eventType: string | null, filters: Record<string, string>, sinceMs: number): Promise<Array<{ minuteStart: number; events: number; valueSum: number }>> {
     await this.ensureRebuilt();
+    if (sinceMs >= Date.now() - READ_THROUGH_LOOKBACK_MS) {
+      try {
+        await this.readThrough();
+      } catch (error) {
+        // The pushed totals still answer; only events of the last instants may be missing.
+        console.warn('Broadcast read-through failed:', error instanceof Error ? error.message : error);
+      }
+    }
     return this.totals.series(eventType, filters, sinceMs);
+  }
+
+  /**
+   * Read-your-writes for the query API: shard pushes are asynchronous (and at
+   * most once), so before answering, the combiners re-read their shards'
+   * recent totals, in a refresh that starts after this call. Concurrent
+   * callers share one queued refresh, so the cost is bounded by the query
+   * API's edge cache misses (combiners + shards RPCs each), not by viewers.
+   */
+  private readThrough(): Promise<void> {
+    if (this.refreshQueued !== null) return this.refreshQueued;
+    const start = (): Promise<void> => {
+      const run = this.refreshFromCombiners().finally(() => {
+        if (this.refreshRunning === run) this.refreshRunning = null;
+      });
+      this.refreshRunning = run;
+      return run;
+    };
+    if (this.refreshRunning === null) return start();
+    const queued = this.refreshRunning.catch(() => undefined).then(() => {
+      this.refreshQueued = null;
+      return start();
+    });
+    this.refreshQueued = queued;
+    return queued;
+  }
+
+  private async refreshFromCombiners(): Promise<void> {
+    const projectId = this.projectId();
+    if (projectId === null) return;
+    const sinceMs = Date.now() - READ_THROUGH_LOOKBACK_MS;
+    const results = await Promise.all(
+      Array.from({ length: this.config.combiners.combiners }, (_, index) => this.combiner(projectId, index).totalsSince({ projectId, index, sinceMs, refresh: true })),
+    );
+    const now = Date.now();
+    results.forEach((groups, index) => this.book.apply(this.totals.merge(index, groups, now)));
+    this.ticker.request();
   }
 
   /** Time of the newest partial pushed in; null if none since this object started. */

@@ -1,10 +1,20 @@
 import { DurableObject } from 'cloudflare:workers';
-import { combinerIndexOf, combinerObjectName, combinerShards } from '../core/fanout-math.ts';
+import { combinerIndexOf, combinerObjectName, combinerShards, SETTLE_INTERVAL_MS } from '../core/fanout-math.ts';
 import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
 import { LIVE_RETENTION_MS, LiveTotals, toPartial, type PaneTotal } from '../core/live-totals.ts';
 import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
 import { shardObjectName } from '../core/shard.ts';
 import { Ticker } from '../core/ticker.ts';
+
+/**
+ * Anti-entropy (SETTLE_INTERVAL_MS): a shard's push is at most once (it is sent after the ingest
+ * committed; a shard that dies in between, or a push that fails, loses it, and
+ * a retried request is a duplicate that pushes nothing). So within this long
+ * after any push the combiner re-reads its shards' recent totals and passes
+ * up whatever moved: a lost push shows up on viewers seconds late instead of never.
+ * The re-read looks this far back: the current and previous minutes, where late pushes matter.
+ */
+const SETTLE_LOOKBACK_MS = 2 * 60_000;
 
 /**
  * The combiner that merges `shard`'s partials. Shards push here (at most once
@@ -32,6 +42,7 @@ export class Combiner extends DurableObject<Env> {
   private identity: { projectId: string; index: number } | null = null;
   private rebuild: Promise<void> | null = null;
   private readonly ticker: Ticker;
+  private readonly settler: Ticker;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -39,13 +50,22 @@ export class Combiner extends DurableObject<Env> {
     this.ticker = new Ticker(this.config.tickMs, () => this.pushToRoot(), undefined, (error) => {
       console.warn('Combiner push to root failed (retried next tick):', error instanceof Error ? error.message : error);
     });
+    this.settler = new Ticker(
+      SETTLE_INTERVAL_MS,
+      () => this.readShards(true, Date.now() - SETTLE_LOOKBACK_MS),
+      undefined,
+      (error) => console.warn('Combiner settling re-read failed:', error instanceof Error ? error.message : error),
+      { leading: false },
+    );
   }
 
   /**
    * Shard -> combiner: the same contract as Broadcast.publish. Returns the
-   * summed totals of the panes that moved, so the root (when it forwards a
-   * shard's push) can apply them at once instead of a tick later; a shard
-   * calling directly ignores them.
+   * summed totals of every pane the push touched, so the root (when it
+   * forwards a shard's push) can apply them at once instead of a tick later;
+   * a shard calling directly ignores them. Touched, not only moved: a combiner
+   * that just rebuilt from the shards already holds what this push carries,
+   * and the root must still hear of it.
    */
   async publish(partials: ShardPartials): Promise<PartialAggregate[]> {
     if (typeof partials.projectId !== 'string' || !Number.isInteger(partials.shard) || !Array.isArray(partials.groups)) {
@@ -55,23 +75,33 @@ export class Combiner extends DurableObject<Env> {
     this.remember(partials.projectId, index);
     await this.ensureRebuilt();
     const now = Date.now();
-    const moved = this.totals.merge(partials.shard, partials.groups, now).map(({ pane }) => pane);
-    for (const pane of moved) this.changed.set(paneKey(pane), pane);
+    this.totals.merge(partials.shard, partials.groups, now);
+    const touched: PaneTotal[] = [];
+    for (const group of partials.groups) {
+      const pane = this.totals.pane(group.windowStart, group.eventType, group.dimsKey);
+      if (pane === undefined) continue;
+      touched.push(pane);
+      this.changed.set(paneKey(pane), pane);
+    }
     this.totals.prune(now);
     if (this.changed.size > 0) this.ticker.request();
-    return moved.map(toPartial);
+    this.settler.request();
+    return touched.map(toPartial);
   }
 
   /**
-   * Summed totals since `sinceMs`: what a restarted root rebuilds from. With
-   * `refresh`, first re-reads the shards: a push that failed while the root
-   * was down (it forwards shard pushes) must not stay missing here.
+   * Summed totals since `sinceMs`: what a restarted root rebuilds from, and
+   * what the root's liveSeries reads through. With `refresh`, first re-reads
+   * the shards: a push that was lost (or is still on its way) must not be
+   * missing from the answer.
    */
   async totalsSince(request: { projectId: string; index: number; sinceMs: number; refresh?: boolean }): Promise<PartialAggregate[]> {
     this.remember(request.projectId, request.index);
     const fresh = this.rebuild === null;
     await this.ensureRebuilt();
-    if (request.refresh === true && !fresh) await this.readShards(true);
+    if (request.refresh === true && !fresh) await this.readShards(true, request.sinceMs);
+    // The caller (the root) applies these totals itself: no need to push them back to it.
+    for (const [key, pane] of this.changed) if (pane.paneStart >= request.sinceMs) this.changed.delete(key);
     return this.totals.totals(request.sinceMs);
   }
 
@@ -107,15 +137,15 @@ export class Combiner extends DurableObject<Env> {
     return this.rebuild;
   }
 
+  /** After a start: everything read goes up once, since the root may have missed pushes while this object was gone. */
   private rebuildFromShards(): Promise<void> {
-    return this.readShards(false);
+    return this.readShards(true);
   }
 
-  /** Merges the shards' stored totals; with `markChanged`, what moved goes to the root next tick. */
-  private async readShards(markChanged: boolean): Promise<void> {
+  /** Merges the shards' stored totals since `since`; with `markChanged`, what moved goes to the root next tick. */
+  private async readShards(markChanged: boolean, since: number = Date.now() - LIVE_RETENTION_MS): Promise<void> {
     const identity = this.identity;
     if (identity === null) return;
-    const since = Date.now() - LIVE_RETENTION_MS;
     const shards = combinerShards(identity.index, this.config.combiners);
     const results = await Promise.all(
       shards.map((shard) => this.env.SHARD_AGGREGATOR.get(this.env.SHARD_AGGREGATOR.idFromName(shardObjectName(identity.projectId, shard))).liveTotals(since)),

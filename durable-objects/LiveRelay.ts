@@ -276,10 +276,13 @@ export class LiveRelay extends DurableObject<Env> {
       if (snapshot === undefined) return null;
       const state = new RelayTopic(name, snapshot);
       this.topics.set(name, state);
-      // Deltas the root sent while the snapshot was on its way: the newer ones go out after it.
-      const later = (this.buffered.get(name) ?? []).filter((delta) => delta.seq > snapshot.seq);
+      // Deltas the root sent while the snapshot was on its way. Viewers watching already are the ones
+      // that survived a hibernation: those deltas are what they missed, whatever the snapshot's seq.
+      // A viewer subscribing now starts from the snapshot, which contains them.
+      const buffered = this.buffered.get(name) ?? [];
       this.buffered.delete(name);
-      this.fanOut(later.filter((delta) => state.apply(delta) !== 'stale'));
+      for (const delta of buffered) state.apply(delta);
+      this.fanOut(buffered);
       return state;
     } catch (error) {
       console.warn(`LiveRelay could not attach ${name}:`, error instanceof Error ? error.message : error);

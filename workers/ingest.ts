@@ -56,7 +56,9 @@ export async function ingestItems(c: Context<AppEnv>, auth: KeyRecord, items: re
     shards.map(([shard, group], i) => {
       const stub = c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(auth.projectId, shard)));
       const events: EnrichedEvent[] = group.map(({ event }) => event);
-      return stub.ingest({ projectId: auth.projectId, shard, events, dimensionPolicy, ...(i === 0 && tooOld > 0 ? { rejectedTooOld: tooOld } : {}) });
+      // One JSON string per shard: serializing and sending it costs far less than structured-cloning an array of event objects.
+      const eventsJson = JSON.stringify(events);
+      return stub.ingest({ projectId: auth.projectId, shard, eventsJson, dimensionPolicy, ...(i === 0 && tooOld > 0 ? { rejectedTooOld: tooOld } : {}) });
     }),
   );
 
