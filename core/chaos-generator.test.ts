@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  collisionDeviation,
   compareCells,
   defaultFaultCounts,
   GroundTruth,
@@ -204,9 +205,13 @@ describe('chaos generator', () => {
     expect([...topicSeries(`metrics:page_view:path:${encodeURIComponent('/checkout?step=2')}`, cells)]).toEqual([[MINUTE_MS, 5]]);
   });
 
-  it('states the uniques bound: +-3 for small sets, 4 standard errors of p = 12 beyond', () => {
-    expect(uniquesBound(10)).toBe(3);
-    expect(uniquesBound(100)).toBeCloseTo(6.5, 6);
+  it('states the uniques bound: +-3, 4 standard errors of p = 12, or the small-set collision tail, whichever is widest', () => {
+    expect(uniquesBound(1)).toBe(3);
+    expect(uniquesBound(10)).toBe(4);
+    expect(uniquesBound(55)).toBe(9);
     expect(uniquesBound(10_000)).toBeCloseTo(650, 6);
+    // The tail term: 4 collisions among 55 users (lambda = 0.37) is possible, 9 is not.
+    expect(collisionDeviation(55 ** 2 / 8192, 1e-9)).toBe(8);
+    expect(collisionDeviation(0, 1e-9)).toBe(0);
   });
 });

@@ -34,22 +34,59 @@
  *   any order and value sums can be compared with ===.
  */
 import { dimensionsKey, parseDimensionsKey } from './dimensions.ts';
+import { USER_SKETCH_PRECISION } from './panes.ts';
 import { parseTopic, topicMatches, type Topic } from './topics.ts';
 
 export const MINUTE_MS = 60_000;
-/** HLL precision of the stored user sketches (core/panes.ts USER_SKETCH_PRECISION). */
-export const SKETCH_PRECISION = 12;
-/** Relative standard error of an HLL with 2^12 registers: 1.04 / sqrt(4096). */
-export const SKETCH_STANDARD_ERROR = 1.04 / 64;
+/** HLL precision of the stored user sketches (12). */
+export const SKETCH_PRECISION = USER_SKETCH_PRECISION;
+/** Relative standard error of an HLL with 2^p registers: 1.04 / sqrt(2^p), 1.625 % at p = 12. */
+export const SKETCH_STANDARD_ERROR = 1.04 / Math.sqrt(2 ** USER_SKETCH_PRECISION);
+
+/** Per-cell probability the uniques bound may be exceeded by chance. */
+export const UNIQUES_TAIL = 1e-9;
 
 /**
- * The uniques bound the chaos test holds the sketches to: 4 standard errors
- * (p = 12: 6.5 %) of the exact count, and never tighter than +-3, the slack
- * small sets need after their registers round-trip through ClickHouse
- * (core/sketch-registers.ts: sets of <= 100 users come back within +-3).
+ * The uniques bound the chaos test holds each merged sketch to:
+ * |estimate - exact| <= max(3, 4 standard errors (p = 12: 4 x 1.625 % x n),
+ * the small-set collision tail). For small sets the estimate is linear
+ * counting over registers, so its error is (expected - actual) register
+ * collisions, and collisions among n users in m = 4096 registers are about
+ * Poisson(lambda = n^2 / 2m): the tail term is the smallest k with
+ * P(|X - lambda| > k) <= 1e-9, plus 1 for rounding. It matters where 4 SE is
+ * smaller than the collision noise: n = 55 gives 9 (a set of 55 came back as
+ * 51 in a long run), n = 10 gives 4, n = 10,000 gives 650 (4 SE).
+ * This bound is statistical; the test's exact check is that the stored
+ * registers equal those of a sketch of the exact user set.
  */
 export function uniquesBound(exact: number): number {
-  return Math.max(3, 4 * SKETCH_STANDARD_ERROR * exact);
+  const m = 1 << SKETCH_PRECISION;
+  const lambda = (exact * exact) / (2 * m);
+  // The collision model holds while the sketch counts linearly (n up to about m); beyond it 4 SE is the bound.
+  const collisions = exact <= m ? collisionDeviation(lambda, UNIQUES_TAIL) + 1 : 0;
+  return Math.max(3, 4 * SKETCH_STANDARD_ERROR * exact, collisions);
+}
+
+/** Smallest integer k with P(|X - lambda| > k) <= tail for X ~ Poisson(lambda). */
+export function collisionDeviation(lambda: number, tail: number): number {
+  if (lambda <= 0) return 0;
+  // Beyond this the normal approximation is tight; z = 6.11 leaves 1e-9 in both tails together.
+  if (lambda > 50) return Math.ceil(6.11 * Math.sqrt(lambda));
+  const top = Math.ceil(lambda + 40 * Math.sqrt(lambda) + 40);
+  const probabilities: number[] = [];
+  let p = Math.exp(-lambda);
+  for (let x = 0; x <= top; x++) {
+    probabilities.push(p);
+    p *= lambda / (x + 1);
+  }
+  for (let k = 0; k <= top; k++) {
+    let outside = 0;
+    probabilities.forEach((px, x) => {
+      if (Math.abs(x - lambda) > k) outside += px;
+    });
+    if (outside <= tail) return k;
+  }
+  return top;
 }
 
 // ---------------------------------------------------------------- randomness

@@ -15,8 +15,31 @@ function text(row: unknown, key: string): string {
   return value;
 }
 
+/** A merged user sketch as stored: non-zero registers (index ascending, as maxMap returns them). */
+export interface Registers {
+  idx: number[];
+  val: number[];
+}
+
+export interface MergedUsers {
+  estimate: number;
+  registers: Registers;
+}
+
 export interface ObservedCellWithUsers extends ObservedCell {
   usersEstimate: number;
+  registers: Registers;
+}
+
+/** The `users` column of a maxMap(users_hll) row: [[idx...], [val...]]. */
+function registersOf(row: unknown): Registers {
+  const users = field(row, 'users');
+  if (!Array.isArray(users) || users.length !== 2 || !Array.isArray(users[0]) || !Array.isArray(users[1])) return { idx: [], val: [] };
+  return { idx: users[0].map(toNumber), val: users[1].map(toNumber) };
+}
+
+function merged(row: unknown): MergedUsers {
+  return { estimate: parseUsersEstimate(row), registers: registersOf(row) };
 }
 
 /** events_1m per (event type, dims, minute) of one project. */
@@ -39,22 +62,23 @@ export async function readCells(projectId: string, project: number): Promise<Obs
     lateEvents: toNumber(field(row, 'late_events')),
     botEvents: toNumber(field(row, 'bot_events')),
     usersEstimate: parseUsersEstimate(row),
+    registers: registersOf(row),
   }));
 }
 
 /** Merged sketches per (event type, minute), over every dimension set. */
-export async function readUsersByTypeMinute(projectId: string): Promise<Map<string, number>> {
+export async function readUsersByTypeMinute(projectId: string): Promise<Map<string, MergedUsers>> {
   const rows = await queryRows(
     `SELECT event_type, toUInt64(toUnixTimestamp(window_start)) AS t, maxMap(users_hll) AS users
      FROM events_1m WHERE project_id = {projectId:String} GROUP BY event_type, t`,
     { projectId },
   );
-  return new Map(rows.map((row) => [`${text(row, 'event_type')}\u0000${toNumber(field(row, 't')) * 1000}`, parseUsersEstimate(row)]));
+  return new Map(rows.map((row) => [`${text(row, 'event_type')}\u0000${toNumber(field(row, 't')) * 1000}`, merged(row)]));
 }
 
-export async function readProjectUsers(projectId: string): Promise<number> {
+export async function readProjectUsers(projectId: string): Promise<MergedUsers> {
   const [row] = await queryRows('SELECT maxMap(users_hll) AS users FROM events_1m WHERE project_id = {projectId:String}', { projectId });
-  return parseUsersEstimate(row);
+  return merged(row);
 }
 
 export async function readRollupTotals(table: 'events_1h' | 'events_1d', projectId: string): Promise<{ events: number; valueSum: number; lateEvents: number }> {
