@@ -2,6 +2,7 @@
  * Settings of the aggregation core (ShardAggregator), read from the Worker's
  * string vars. Pure; bad values fail loudly, like core/config.ts.
  */
+import { integerVar } from './config.ts';
 import { readConfig, type ConfigVars } from './config.ts';
 
 export interface AggregationVars extends ConfigVars {
@@ -53,11 +54,3 @@ export function readAggregationConfig(vars: AggregationVars): AggregationConfig 
   };
 }
 
-function integerVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`Configuration ${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}].`);
-  }
-  return value;
-}

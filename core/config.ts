@@ -35,7 +35,8 @@ export function readConfig(vars: ConfigVars): RuntimeConfig {
   };
 }
 
-function integerVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+/** A whole-number Worker var within bounds; bad values fail loudly instead of becoming NaN. */
+export function integerVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(value) || value < min || value > max) {

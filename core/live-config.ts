@@ -4,6 +4,7 @@
  * loudly, like core/config.ts. `LiveLimits` may also be overridden per project
  * at runtime (Broadcast.configureLive), validated by parseLiveLimits.
  */
+import { integerVar } from './config.ts';
 import { readConfig, type ConfigVars } from './config.ts';
 import { planCombiners, DO_MAX_WEBSOCKETS, type CombinerPlan } from './fanout-math.ts';
 import { isPlainObject } from './events.ts';
@@ -83,11 +84,3 @@ function isLimitKey(key: string): key is keyof LiveLimits {
   return key === 'relayMaxViewers' || key === 'snapshotMinutes' || key === 'viewerQueueMax';
 }
 
-function integerVar(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`Configuration ${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}].`);
-  }
-  return value;
-}

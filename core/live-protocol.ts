@@ -12,9 +12,10 @@
  * array of LiveDelta, one frame per tick.
  */
 import { isPlainObject } from './events.ts';
-import { MAX_CLIENT_FRAME_BYTES, type LiveDelta } from './protocol.ts';
+import type { LiveDelta } from './protocol.ts';
 
-export { MAX_CLIENT_FRAME_BYTES };
+/** Client frames larger than this (UTF-8 bytes) are refused with `frame_too_large`. */
+export const MAX_CLIENT_FRAME_BYTES = 4096;
 
 /**
  * The heartbeat. The relay registers this exact pair with

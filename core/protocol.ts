@@ -4,7 +4,6 @@
  */
 import type { DimensionPolicy } from './cardinality.ts';
 import type { ValidEvent } from './events.ts';
-import { isPlainObject } from './events.ts';
 
 /** Worker -> ShardAggregator: one RPC per shard per request. */
 export interface ShardIngestRequest {
@@ -70,33 +69,4 @@ export interface LiveDelta {
   value: number;
   timestamp: string;
   seq: number;
-}
-
-export type ClientMessage =
-  | { action: 'subscribe'; topic: string }
-  | { action: 'unsubscribe'; topic: string };
-
-export type ClientMessageParse = { ok: true; message: ClientMessage } | { ok: false; code: string; message: string };
-
-export const MAX_CLIENT_FRAME_BYTES = 4096;
-
-export function parseClientMessage(frame: string | ArrayBuffer): ClientMessageParse {
-  if (typeof frame !== 'string') return { ok: false, code: 'binary_frame', message: 'Frames must be JSON text.' };
-  // Characters undercount UTF-8 bytes up to 3x: measure bytes when it could matter.
-  if (frame.length > MAX_CLIENT_FRAME_BYTES || (frame.length * 3 > MAX_CLIENT_FRAME_BYTES && new TextEncoder().encode(frame).byteLength > MAX_CLIENT_FRAME_BYTES)) {
-    return { ok: false, code: 'frame_too_large', message: `Frames must be at most ${MAX_CLIENT_FRAME_BYTES} bytes.` };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(frame);
-  } catch {
-    return { ok: false, code: 'malformed_json', message: 'Frame is not valid JSON.' };
-  }
-  if (!isPlainObject(parsed)) return { ok: false, code: 'invalid_message', message: 'Frame must be a JSON object.' };
-  const { action, topic } = parsed;
-  if (action !== 'subscribe' && action !== 'unsubscribe') {
-    return { ok: false, code: 'unknown_action', message: 'action must be "subscribe" or "unsubscribe".' };
-  }
-  if (typeof topic !== 'string') return { ok: false, code: 'invalid_topic', message: 'topic must be a string.' };
-  return { ok: true, message: { action, topic } };
 }
