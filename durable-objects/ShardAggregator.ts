@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { readAggregationConfig, type AggregationConfig } from '../core/aggregation-config.ts';
+import { readLiveConfig } from '../core/live-config.ts';
 import { BackpressureError } from '../core/backpressure.ts';
 import { compilePolicy, MemoryAdmittedValues, type AdmittedValues } from '../core/cardinality.ts';
 import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
@@ -26,6 +27,7 @@ import {
 import { checkSlidingQuery, slidingRange, SlidingAccumulator, type SlidingWindowQuery, type SlidingWindowResult } from '../core/sliding.ts';
 import { windowStartOf } from '../core/windows.ts';
 import { clickHouseClient } from '../workers/clickhouse.ts';
+import { combinerFor } from './Combiner.ts';
 
 export type { FlushOutcome, ShardStats } from '../core/shard-health.ts';
 
@@ -37,14 +39,6 @@ const MAX_PANES_PER_BATCH = 5000;
 const MAX_SEALS_PER_CYCLE = 8;
 /** Pane rows cached in memory (write-through; whole pane starts, oldest dropped first): a few hundred bytes each. */
 const MAX_CACHED_PANE_GROUPS = 50_000;
-
-/**
- * At most one live push per shard per this many ms; the first after a quiet spell goes at once.
- * 0 = every call pushes at once (the current contract: the query API's live fill reads its own
- * writes, test/workers/query.test.ts). 250 cut workerd CPU per 100-event request by ~27% in
- * `npm run bench -- ingest -- --quick` (23.8 -> 17.4 ms), to be switched on with the Combiner.
- */
-const PUSH_INTERVAL_MS = 0;
 
 const idHash = new Uint32Array(2);
 
@@ -75,13 +69,14 @@ export class ShardAggregator extends DurableObject<Env> {
   private readonly panes = new PaneCache(MAX_CACHED_PANE_GROUPS);
   /** meta rows read or written by this instance; cleared whenever a transaction rolls back. */
   private readonly metaCache = new Map<string, string | null>();
-  /** Live pushes, coalesced to at most one per PUSH_INTERVAL_MS (see PushCoalescer). */
-  private readonly pushes = new PushCoalescer(PUSH_INTERVAL_MS, (projectId, shard, groups) => this.pushToBroadcast(projectId, shard, groups));
+  /** Live pushes to this shard's combiner, at most one per live tick (see PushCoalescer). */
+  private readonly pushes: PushCoalescer;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.config = readAggregationConfig(env);
+    this.pushes = new PushCoalescer(readLiveConfig(env).tickMs, (projectId, shard, groups) => this.pushToCombiner(projectId, shard, groups));
     this.migrate();
     this.admitted = new StoredAdmittedValues(this.sql);
     this.unsealedRows = this.count('SELECT COUNT(*) AS n FROM panes WHERE unsealed = 1');
@@ -485,14 +480,16 @@ export class ShardAggregator extends DurableObject<Env> {
     }
   }
 
-  private pushToBroadcast(projectId: string, shard: number, groups: PartialAggregate[]): void {
+  /** Shard -> its combiner (never the root directly: at many shards the root would pass its ~1,000 RPC/s soft limit). */
+  private pushToCombiner(projectId: string, shard: number, groups: PartialAggregate[]): void {
     const partials: ShardPartials = { projectId, shard, windowMs: this.config.paneMs, groups };
-    const broadcast = this.env.BROADCAST.get(this.env.BROADCAST.idFromName(projectId));
-    // The live view is an observer: its failure must never fail ingestion.
+    // The live view is an observer: its failure must never fail ingestion (the combiner's settling re-read repairs a lost push).
     this.ctx.waitUntil(
-      broadcast.publish(partials).catch((error: unknown) => {
-        console.warn('ShardAggregator push to Broadcast failed:', error instanceof Error ? error.message : error);
-      }),
+      combinerFor(this.env, projectId, shard)
+        .publish(partials)
+        .catch((error: unknown) => {
+          console.warn('ShardAggregator push to Combiner failed:', error instanceof Error ? error.message : error);
+        }),
     );
   }
 
