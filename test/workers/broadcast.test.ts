@@ -8,7 +8,7 @@ import type { Combiner } from '../../durable-objects/Combiner.ts';
 import type { ShardAggregator } from '../../durable-objects/ShardAggregator.ts';
 import { combinerFor } from '../../durable-objects/Combiner.ts';
 import { projectId, shardStub, uniqueEventType } from './helpers.ts';
-import { isDeltaOf, isErrorCode, isType, post, root, Viewer } from './live-support.ts';
+import { EVENT_TIME_MS, isDeltaOf, isErrorCode, isSnapshotOf, isType, minuteOf, post, root, Viewer } from './live-support.ts';
 
 describe('Broadcast (live fan-out root)', () => {
   it('answers malformed frames, unknown actions, oversized frames and bad topics with error frames and keeps the socket open', async () => {
@@ -88,9 +88,11 @@ describe('Broadcast (live fan-out root)', () => {
     await post(eventType, 1, `${eventType}-b`);
     const viewer = await Viewer.connect();
     viewer.subscribe(topic);
-    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 13));
-    // Never a partial count on the way.
-    expect(viewer.deltas(topic).every((d) => d.value === 13 || d.value === 12)).toBe(true);
+    // The events' minute, whichever minute the subscription happened in.
+    const eventMinute = minuteOf(EVENT_TIME_MS);
+    await viewer.waitForMinuteValue(topic, eventMinute, 13);
+    // Never a partial count on the way (snapshot points and deltas of that minute).
+    expect(viewer.minuteValues(topic, eventMinute).every((value) => value === 13 || value === 12)).toBe(true);
     viewer.close();
   });
 
@@ -143,8 +145,9 @@ describe('Broadcast (live fan-out root)', () => {
     await runInDurableObject(root(), (_instance: Broadcast, state) => state.abort('fault injection')).catch(() => undefined);
     const viewer = await Viewer.connect();
     viewer.subscribe(topic);
-    const snapshot = await viewer.waitFor(isDeltaOf(topic));
-    expect(snapshot.value).toBe(9);
+    await viewer.waitFor(isSnapshotOf(topic));
+    expect(viewer.minuteValues(topic, minuteOf(EVENT_TIME_MS))).toEqual(expect.arrayContaining([9]));
+    expect(viewer.minuteValues(topic, minuteOf(EVENT_TIME_MS)).every((value) => value === 9)).toBe(true);
     // The query API's live fill reads the same rebuilt totals.
     const series = await root().liveSeries(eventType, {}, Date.now() - 120_000);
     expect(series.reduce((sum, minute) => sum + minute.events, 0)).toBe(9);

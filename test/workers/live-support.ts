@@ -73,6 +73,35 @@ export class Viewer {
     return this.messages.filter(isDeltaOf(topic));
   }
 
+  /**
+   * Every value this viewer was told for one minute window of a topic, in
+   * arrival order: snapshot points and deltas of that window. Tests assert on
+   * the window their events were posted in, never on "the first delta": that
+   * one is the current minute, which differs once the clock crosses a minute.
+   */
+  minuteValues(topic: string, minuteMs: number): number[] {
+    const time = new Date(minuteMs).toISOString();
+    const values: number[] = [];
+    for (const message of this.messages) {
+      if (isSnapshotOf(topic)(message)) {
+        const point = message.points.find((p) => p.time === time);
+        if (point !== undefined) values.push(point.value);
+      } else if (isDeltaOf(topic)(message) && message.windowStart === time) {
+        values.push(message.value);
+      }
+    }
+    return values;
+  }
+
+  /** Waits until the newest value this viewer knows for the minute is `value`. */
+  async waitForMinuteValue(topic: string, minuteMs: number, value: number, timeoutMs = 10_000): Promise<void> {
+    await this.until(
+      () => this.minuteValues(topic, minuteMs).at(-1) === value,
+      timeoutMs,
+      () => `${topic} @ ${new Date(minuteMs).toISOString()} is not ${value}; saw ${JSON.stringify(this.minuteValues(topic, minuteMs))}`,
+    );
+  }
+
   async waitFor<T>(predicate: (message: unknown) => message is T, timeoutMs = 10_000): Promise<T> {
     await this.until(() => this.messages.some(predicate), timeoutMs, () => `no matching message; got ${JSON.stringify(this.messages).slice(-3000)}`);
     const found = this.messages.find(predicate);
