@@ -1,8 +1,8 @@
 /**
  * RPC messages between the live fan-out objects (pure types):
  *
- *   ShardAggregator --publish(ShardPartials)--> Combiner   (or the root, which forwards)
- *   Combiner --combined(CombinedPartials)--> Broadcast (root), one per tick
+ *   ShardAggregator --publish(ShardPartials)--> Combiner   (at most one per live tick per shard)
+ *   Combiner --combined(CombinedPartials)--> Broadcast (root), at most one per tick
  *   edge --assignRelay--> root;  relay --attachTopics / relayReport--> root
  *   root --deliver(RelayDelivery)--> LiveRelay, one per relay per tick
  */
@@ -63,6 +63,15 @@ export interface RelayReport {
   viewers: number;
 }
 
+/** RPCs the root received since it started, by method. */
+export interface RootInbound {
+  combined: number;
+  attachTopics: number;
+  assignRelay: number;
+  relayReport: number;
+  liveSeries: number;
+}
+
 export interface LiveStats {
   projectId: string | null;
   epoch: number;
@@ -70,4 +79,15 @@ export interface LiveStats {
   combiners: number;
   topics: string[];
   relays: Array<{ name: string; hint: RelayHint | null; viewers: number; topics: string[] }>;
+  inbound: RootInbound;
+  /** `combined` RPCs by combiner index. */
+  combinedByCombiner: number[];
+}
+
+/** A combiner's counters since it started. */
+export interface CombinerStats {
+  /** Shard pushes received (publish). */
+  publishes: number;
+  /** combined RPCs sent to the root (successful or not). */
+  pushesToRoot: number;
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { combinerIndexOf, combinerObjectName } from '../core/fanout-math.ts';
+import { combinerObjectName } from '../core/fanout-math.ts';
 import { parseLiveLimits, readLiveConfig, type LiveConfig, type LiveLimits } from '../core/live-config.ts';
 import type {
   AttachRequest,
@@ -7,12 +7,13 @@ import type {
   CombinedPartials,
   LiveStats,
   RelayAssignment,
+  RootInbound,
   RelayAssignmentRequest,
   RelayDeliveryResult,
   RelayReport,
 } from '../core/live-rpc.ts';
 import { LIVE_RETENTION_MS, LiveTotals, MINUTE_MS, minuteOf } from '../core/live-totals.ts';
-import type { LiveDelta, ShardPartials } from '../core/protocol.ts';
+import type { LiveDelta } from '../core/protocol.ts';
 import { RelayOutbox } from '../core/relay-outbox.ts';
 import { assignRelay, isRelayHint, type RelayRecord } from '../core/relay-placement.ts';
 import { Ticker } from '../core/ticker.ts';
@@ -29,11 +30,10 @@ const READ_THROUGH_LOOKBACK_MS = 6 * MINUTE_MS;
 /**
  * The root of a project's live fan-out, one per project (idFromName(projectId)).
  *
- * - Takes the combiners' summed pane totals (`combined`, one RPC per combiner
- *   per tick) and keeps the last 60 minutes of pane totals in memory; after an
- *   eviction it rebuilds them from the combiners, which rebuild from the
- *   shards' liveTotals. `publish(partials)` from a shard still works: it is
- *   forwarded to the shard's combiner.
+ * - Takes the combiners' summed pane totals (`combined`, at most one RPC per
+ *   combiner per tick; shards never call the root) and keeps the last 60
+ *   minutes of pane totals in memory; after an eviction it rebuilds them from
+ *   the combiners, which rebuild from the shards' liveTotals.
  * - Computes a topic only while some relay subscribes to it, and once per tick
  *   sends each relay one RPC with the deltas of its topics.
  * - Places viewers: keeps the relays' occupancy and leases free slots to the
@@ -58,6 +58,9 @@ export class Broadcast extends DurableObject<Env> {
   /** liveSeries read-through: the refresh running, and the one queued behind it (shared by every caller that waits). */
   private refreshRunning: Promise<void> | null = null;
   private refreshQueued: Promise<void> | null = null;
+  /** RPCs received since this incarnation started (liveStats): what the combiner level is there to bound. */
+  private readonly inbound: RootInbound = { combined: 0, attachTopics: 0, assignRelay: 0, relayReport: 0, liveSeries: 0 };
+  private readonly combinedBy: number[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,28 +87,11 @@ export class Broadcast extends DurableObject<Env> {
 
   // ---------- partials in ----------
 
-  /**
-   * Shard -> root, the original entry point: forwarded to the shard's
-   * combiner, so every partial reaches the root the same way (summed per
-   * combiner, at most once per tick).
-   */
-  async publish(partials: ShardPartials): Promise<void> {
-    this.lastPublishAtMs = Date.now();
-    this.rememberProject(partials.projectId);
-    const index = combinerIndexOf(partials.shard, this.config.combiners);
-    // The combiner answers with its new sums: apply them now (the query API's live fill and viewers
-    // see the push at once); its tick push of the same sums is then a no-op here.
-    const sums = await this.combiner(partials.projectId, index).publish(partials);
-    await this.ensureRebuilt();
-    const now = Date.now();
-    this.book.apply(this.totals.merge(index, sums, now));
-    this.prune(now);
-    this.ticker.request();
-  }
-
-  /** Combiner -> root: one RPC per combiner per tick with the summed totals of the panes that changed. */
+  /** Combiner -> root: at most one RPC per combiner per tick with the summed totals of the panes that changed. */
   async combined(batch: CombinedPartials): Promise<void> {
-    if (!Array.isArray(batch.groups) || !Number.isInteger(batch.combiner)) throw new TypeError('combined expects { projectId, combiner, groups }');
+    if (!Array.isArray(batch.groups) || !Number.isInteger(batch.combiner) || batch.combiner < 0) throw new TypeError('combined expects { projectId, combiner, groups }');
+    this.inbound.combined++;
+    this.combinedBy[batch.combiner] = (this.combinedBy[batch.combiner] ?? 0) + 1;
     const now = Date.now();
     this.lastPublishAtMs = now;
     this.rememberProject(batch.projectId);
@@ -158,6 +144,7 @@ export class Broadcast extends DurableObject<Env> {
 
   /** Edge -> root: a relay near the viewer with room, and how many viewers the edge may send it before asking again. */
   async assignRelay(request: RelayAssignmentRequest): Promise<RelayAssignment> {
+    this.inbound.assignRelay++;
     this.rememberProject(request.projectId);
     const hint = isRelayHint(request.hint) ? request.hint : null;
     for (const name of request.full ?? []) {
@@ -179,6 +166,7 @@ export class Broadcast extends DurableObject<Env> {
 
   /** Relay -> root: start sending these topics to the relay; returns their snapshots. */
   async attachTopics(request: AttachRequest): Promise<AttachResult> {
+    this.inbound.attachTopics++;
     this.rememberProject(request.projectId);
     await this.ensureRebuilt();
     const result: AttachResult = { snapshots: [], errors: [] };
@@ -200,6 +188,7 @@ export class Broadcast extends DurableObject<Env> {
 
   /** Relay -> root: its viewer count changed (sent at most once a second). */
   async relayReport(report: RelayReport): Promise<void> {
+    this.inbound.relayReport++;
     this.rememberProject(report.projectId);
     if (Number.isInteger(report.viewers) && report.viewers >= 0) this.setViewers(report.relay, report.viewers);
   }
@@ -221,6 +210,8 @@ export class Broadcast extends DurableObject<Env> {
       combiners: this.config.combiners.combiners,
       topics: this.book.names().sort(),
       relays: this.relays.map((relay) => ({ name: relay.name, hint: relay.hint, viewers: relay.viewers, topics: this.topicsOf(relay.name) })),
+      inbound: { ...this.inbound },
+      combinedByCombiner: Array.from({ length: this.config.combiners.combiners }, (_, index) => this.combinedBy[index] ?? 0),
     };
   }
 
@@ -286,6 +277,7 @@ export class Broadcast extends DurableObject<Env> {
    * dimension filters: the query API fills minutes not yet in ClickHouse from this.
    */
   async liveSeries(eventType: string | null, filters: Record<string, string>, sinceMs: number): Promise<Array<{ minuteStart: number; events: number; valueSum: number }>> {
+    this.inbound.liveSeries++;
     await this.ensureRebuilt();
     if (sinceMs >= Date.now() - READ_THROUGH_LOOKBACK_MS) {
       try {

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { combinerIndexOf, combinerObjectName, combinerShards, SETTLE_INTERVAL_MS } from '../core/fanout-math.ts';
 import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
+import type { CombinerStats } from '../core/live-rpc.ts';
 import { LIVE_RETENTION_MS, LiveTotals, toPartial, type PaneTotal } from '../core/live-totals.ts';
 import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
 import { shardObjectName } from '../core/shard.ts';
@@ -43,6 +44,7 @@ export class Combiner extends DurableObject<Env> {
   private rebuild: Promise<void> | null = null;
   private readonly ticker: Ticker;
   private readonly settler: Ticker;
+  private readonly counters: CombinerStats = { publishes: 0, pushesToRoot: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,33 +62,28 @@ export class Combiner extends DurableObject<Env> {
   }
 
   /**
-   * Shard -> combiner: the same contract as Broadcast.publish. Returns the
-   * summed totals of every pane the push touched, so the root (when it
-   * forwards a shard's push) can apply them at once instead of a tick later;
-   * a shard calling directly ignores them. Touched, not only moved: a combiner
-   * that just rebuilt from the shards already holds what this push carries,
-   * and the root must still hear of it.
+   * Shard -> combiner (the shard's live tick): absolute running totals of the
+   * panes that changed. What moved goes to the root at the next tick, summed
+   * over this combiner's shards. A push that only repeats what a rebuild just
+   * read moves nothing, and needs not: the rebuild marked all of it changed.
    */
-  async publish(partials: ShardPartials): Promise<PartialAggregate[]> {
+  async publish(partials: ShardPartials): Promise<void> {
     if (typeof partials.projectId !== 'string' || !Number.isInteger(partials.shard) || !Array.isArray(partials.groups)) {
       throw new TypeError('publish expects { projectId, shard, windowMs, groups: PartialAggregate[] }');
     }
+    this.counters.publishes++;
     const index = combinerIndexOf(partials.shard, this.config.combiners);
     this.remember(partials.projectId, index);
     await this.ensureRebuilt();
     const now = Date.now();
-    this.totals.merge(partials.shard, partials.groups, now);
-    const touched: PaneTotal[] = [];
-    for (const group of partials.groups) {
-      const pane = this.totals.pane(group.windowStart, group.eventType, group.dimsKey);
-      if (pane === undefined) continue;
-      touched.push(pane);
-      this.changed.set(paneKey(pane), pane);
-    }
+    for (const { pane } of this.totals.merge(partials.shard, partials.groups, now)) this.changed.set(paneKey(pane), pane);
     this.totals.prune(now);
     if (this.changed.size > 0) this.ticker.request();
     this.settler.request();
-    return touched.map(toPartial);
+  }
+
+  async stats(): Promise<CombinerStats> {
+    return { ...this.counters };
   }
 
   /**
@@ -111,6 +108,7 @@ export class Combiner extends DurableObject<Env> {
     const panes = [...this.changed.values()];
     this.changed.clear();
     const root = this.env.BROADCAST.get(this.env.BROADCAST.idFromName(identity.projectId));
+    this.counters.pushesToRoot++;
     try {
       await root.combined({ projectId: identity.projectId, combiner: identity.index, groups: panes.map(toPartial) });
     } catch (error) {

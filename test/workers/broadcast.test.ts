@@ -2,13 +2,14 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { combinerObjectName } from '../../core/fanout-math.ts';
+import { readLiveConfig } from '../../core/live-config.ts';
 import { LIVE_ABUSE, LIVE_CLOSE } from '../../core/live-protocol.ts';
 import type { Broadcast } from '../../durable-objects/Broadcast.ts';
 import type { Combiner } from '../../durable-objects/Combiner.ts';
 import type { ShardAggregator } from '../../durable-objects/ShardAggregator.ts';
 import { combinerFor } from '../../durable-objects/Combiner.ts';
 import { projectId, shardStub, uniqueEventType } from './helpers.ts';
-import { EVENT_TIME_MS, isDeltaOf, isErrorCode, isSnapshotOf, isType, minuteOf, post, root, Viewer } from './live-support.ts';
+import { EVENT_TIME_MS, isDeltaOf, isErrorCode, isSnapshotOf, isType, minuteOf, post, root, sleep, stats, Viewer } from './live-support.ts';
 
 describe('Broadcast (live fan-out root)', () => {
   it('answers malformed frames, unknown actions, oversized frames and bad topics with error frames and keeps the socket open', async () => {
@@ -61,20 +62,59 @@ describe('Broadcast (live fan-out root)', () => {
     viewer.close();
   });
 
-  it('keeps Broadcast.publish as an entry point: a shard partial sent to the root reaches viewers through the combiner', async () => {
+  it('a shard partial pushed to its combiner reaches viewers through the root; a repeated push changes nothing', async () => {
     const eventType = uniqueEventType('direct');
     const topic = `value_sum:${eventType}`;
     const viewer = await Viewer.connect();
     viewer.subscribe(topic);
     await viewer.waitFor(isType('subscribed', topic));
     const windowStart = Date.now() - (Date.now() % 10_000);
-    await root().publish({ projectId: projectId(), shard: 1, windowMs: 10_000, groups: [{ windowStart, eventType, dimsKey: '', events: 2, valueSum: 7.5 }] });
+    const partial = { windowStart, eventType, dimsKey: '', events: 2, valueSum: 7.5 };
+    await combinerFor(env, projectId(), 1).publish({ projectId: projectId(), shard: 1, windowMs: 10_000, groups: [partial] });
     await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 7.5));
     // The same partial again (a retry) changes nothing; a newer one from another shard adds.
-    await combinerFor(env, projectId(), 1).publish({ projectId: projectId(), shard: 1, windowMs: 10_000, groups: [{ windowStart, eventType, dimsKey: '', events: 2, valueSum: 7.5 }] });
-    await combinerFor(env, projectId(), 2).publish({ projectId: projectId(), shard: 2, windowMs: 10_000, groups: [{ windowStart, eventType, dimsKey: '', events: 1, valueSum: 1 }] });
+    await combinerFor(env, projectId(), 1).publish({ projectId: projectId(), shard: 1, windowMs: 10_000, groups: [partial] });
+    await combinerFor(env, projectId(), 2).publish({ projectId: projectId(), shard: 2, windowMs: 10_000, groups: [{ ...partial, events: 1, valueSum: 1 }] });
     await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 8.5));
     expect(viewer.deltas(topic).map((d) => d.value)).toEqual([0, 7.5, 8.5]);
+    viewer.close();
+  });
+
+  it('takes at most one combined RPC per combiner per tick, however many shard pushes reach the combiners', async () => {
+    const eventType = uniqueEventType('fanin');
+    const topic = `metrics:${eventType}`;
+    const { tickMs, combiners: plan } = readLiveConfig(env);
+    const combiners = Array.from({ length: plan.combiners }, (_, index) => env.COMBINER.get(env.COMBINER.idFromName(combinerObjectName(projectId(), index))));
+    const viewer = await Viewer.connect();
+    viewer.subscribe(topic);
+    await viewer.waitFor(isType('subscribed', topic));
+    const pushesBefore = await Promise.all(combiners.map((combiner) => combiner.stats()));
+    const rootBefore = (await stats()).combinedByCombiner;
+    const startedAt = Date.now();
+    // 3 s of steady traffic; each request carries 8 users, so it lands on most of the shards.
+    const rounds = 12;
+    for (let round = 0; round < rounds; round++) {
+      await post(eventType, 8, `${eventType}-r${round}`);
+      await sleep(200);
+    }
+    await viewer.waitForMinuteValue(topic, minuteOf(EVENT_TIME_MS), rounds * 8);
+    const elapsedMs = Date.now() - startedAt;
+    const pushesAfter = await Promise.all(combiners.map((combiner) => combiner.stats()));
+    const rootAfter = (await stats()).combinedByCombiner;
+    // A combiner's ticker runs at most once per tick (the first at once): over `elapsedMs` at most floor(elapsed / tick) + 1 runs, +1 for a run that started before we looked.
+    const maxPerCombiner = Math.floor(elapsedMs / tickMs) + 2;
+    let shardPushes = 0;
+    let rootRpcs = 0;
+    for (let index = 0; index < plan.combiners; index++) {
+      const received = (rootAfter[index] ?? 0) - (rootBefore[index] ?? 0);
+      const published = (pushesAfter[index]?.publishes ?? 0) - (pushesBefore[index]?.publishes ?? 0);
+      expect(received, `combiner ${index}`).toBeLessThanOrEqual(maxPerCombiner);
+      shardPushes += published;
+      rootRpcs += received;
+    }
+    // Not one root RPC per shard push: the combiners merged several shards' pushes into each.
+    expect(shardPushes).toBeGreaterThan(rootRpcs);
+    expect(rootRpcs).toBeGreaterThan(0);
     viewer.close();
   });
 
