@@ -107,6 +107,24 @@ describe('hash64 (MurmurHash3_x86_128, low 64 bits)', () => {
     }
   });
 
+  it('hashes all-ASCII strings (read from char codes) as their bytes, and one non-ASCII char anywhere falls back to UTF-8', () => {
+    const fromString = new Uint32Array(2);
+    const fromBytes = new Uint32Array(2);
+    for (let len = 0; len <= 48; len++) {
+      let ascii = '';
+      for (let i = 0; i < len; i++) ascii += String.fromCharCode((i * 37 + len * 11) & 0x7f);
+      const variants = [ascii];
+      for (let at = 0; at < len; at++) {
+        for (const odd of ['\u0080', 'é', '\u0100', '€', '\ud83d']) variants.push(ascii.slice(0, at) + odd + ascii.slice(at + 1));
+      }
+      for (const s of variants) {
+        hash64Into(s, fromString, 3);
+        hash64BytesInto(utf8.encode(s), fromBytes, 3);
+        expect([fromString[0], fromString[1]], JSON.stringify(s)).toEqual([fromBytes[0], fromBytes[1]]);
+      }
+    }
+  });
+
   it('bigint, hex and word outputs agree', () => {
     const out = new Uint32Array(2);
     for (const k of KEYS) {

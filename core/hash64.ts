@@ -223,11 +223,153 @@ function encodeUtf8(s: string, buf: Uint8Array): number {
 }
 
 /**
+ * MurmurHash3_x86_128 of an all-ASCII string read straight from its char
+ * codes (an ASCII char is its own UTF-8 byte), skipping the copy into a byte
+ * buffer: user keys are hashed once per event. Returns false, having written
+ * nothing, when a char is not ASCII; the caller then hashes the UTF-8 bytes.
+ */
+function murmurAscii(s: string, seed: number, out: Uint32Array): boolean {
+  const len = s.length;
+  let h1 = seed | 0;
+  let h2 = h1;
+  let h3 = h1;
+  let h4 = h1;
+  let seen = 0;
+  const blockEnd = len - (len & 15);
+  let k1 = 0;
+  let k2 = 0;
+  let k3 = 0;
+  let k4 = 0;
+  for (let i = 0; i < blockEnd; i += 16) {
+    const a0 = s.charCodeAt(i), a1 = s.charCodeAt(i + 1), a2 = s.charCodeAt(i + 2), a3 = s.charCodeAt(i + 3);
+    const b0 = s.charCodeAt(i + 4), b1 = s.charCodeAt(i + 5), b2 = s.charCodeAt(i + 6), b3 = s.charCodeAt(i + 7);
+    const c0 = s.charCodeAt(i + 8), c1 = s.charCodeAt(i + 9), c2 = s.charCodeAt(i + 10), c3 = s.charCodeAt(i + 11);
+    const d0 = s.charCodeAt(i + 12), d1 = s.charCodeAt(i + 13), d2 = s.charCodeAt(i + 14), d3 = s.charCodeAt(i + 15);
+    seen |= a0 | a1 | a2 | a3 | b0 | b1 | b2 | b3 | c0 | c1 | c2 | c3 | d0 | d1 | d2 | d3;
+
+    k1 = Math.imul(a0 | (a1 << 8) | (a2 << 16) | (a3 << 24), C1);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    k1 = Math.imul(k1, C2);
+    h1 ^= k1;
+    h1 = (h1 << 19) | (h1 >>> 13);
+    h1 = (h1 + h2) | 0;
+    h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0;
+
+    k2 = Math.imul(b0 | (b1 << 8) | (b2 << 16) | (b3 << 24), C2);
+    k2 = (k2 << 16) | (k2 >>> 16);
+    k2 = Math.imul(k2, C3);
+    h2 ^= k2;
+    h2 = (h2 << 17) | (h2 >>> 15);
+    h2 = (h2 + h3) | 0;
+    h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0;
+
+    k3 = Math.imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), C3);
+    k3 = (k3 << 17) | (k3 >>> 15);
+    k3 = Math.imul(k3, C4);
+    h3 ^= k3;
+    h3 = (h3 << 15) | (h3 >>> 17);
+    h3 = (h3 + h4) | 0;
+    h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0;
+
+    k4 = Math.imul(d0 | (d1 << 8) | (d2 << 16) | (d3 << 24), C4);
+    k4 = (k4 << 18) | (k4 >>> 14);
+    k4 = Math.imul(k4, C1);
+    h4 ^= k4;
+    h4 = (h4 << 13) | (h4 >>> 19);
+    h4 = (h4 + h1) | 0;
+    h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
+  }
+
+  const rem = len & 15;
+  if (rem > 0) {
+    k1 = 0;
+    k2 = 0;
+    k3 = 0;
+    k4 = 0;
+    // Tail chars, little-endian within each 32-bit lane.
+    const lane1 = Math.min(rem, 4);
+    const lane2 = Math.min(rem, 8);
+    const lane3 = Math.min(rem, 12);
+    let j = 0;
+    for (; j < lane1; j++) {
+      const b = s.charCodeAt(blockEnd + j);
+      seen |= b;
+      k1 |= b << (j << 3);
+    }
+    for (; j < lane2; j++) {
+      const b = s.charCodeAt(blockEnd + j);
+      seen |= b;
+      k2 |= b << ((j - 4) << 3);
+    }
+    for (; j < lane3; j++) {
+      const b = s.charCodeAt(blockEnd + j);
+      seen |= b;
+      k3 |= b << ((j - 8) << 3);
+    }
+    for (; j < rem; j++) {
+      const b = s.charCodeAt(blockEnd + j);
+      seen |= b;
+      k4 |= b << ((j - 12) << 3);
+    }
+    if (rem > 12) {
+      k4 = Math.imul(k4, C4);
+      k4 = (k4 << 18) | (k4 >>> 14);
+      k4 = Math.imul(k4, C1);
+      h4 ^= k4;
+    }
+    if (rem > 8) {
+      k3 = Math.imul(k3, C3);
+      k3 = (k3 << 17) | (k3 >>> 15);
+      k3 = Math.imul(k3, C4);
+      h3 ^= k3;
+    }
+    if (rem > 4) {
+      k2 = Math.imul(k2, C2);
+      k2 = (k2 << 16) | (k2 >>> 16);
+      k2 = Math.imul(k2, C3);
+      h2 ^= k2;
+    }
+    k1 = Math.imul(k1, C1);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    k1 = Math.imul(k1, C2);
+    h1 ^= k1;
+  }
+  // Any char >= 0x80 means the UTF-8 bytes differ from the char codes.
+  if (seen >= 0x80) return false;
+
+  h1 ^= len;
+  h2 ^= len;
+  h3 ^= len;
+  h4 ^= len;
+
+  h1 = (h1 + h2) | 0;
+  h1 = (h1 + h3) | 0;
+  h1 = (h1 + h4) | 0;
+  h2 = (h2 + h1) | 0;
+  h3 = (h3 + h1) | 0;
+  h4 = (h4 + h1) | 0;
+
+  h1 = fmix32(h1);
+  h2 = fmix32(h2);
+  h3 = fmix32(h3);
+  h4 = fmix32(h4);
+
+  h1 = (h1 + h2) | 0;
+  h1 = (h1 + h3) | 0;
+  h1 = (h1 + h4) | 0;
+  h2 = (h2 + h1) | 0;
+  out[0] = h2;
+  out[1] = h1;
+  return true;
+}
+
+/**
  * Hashes the UTF-8 encoding of `value` and writes the 64-bit hash into
  * `out[0]` (hi, upper 32 bits) and `out[1]` (lo, lower 32 bits). Allocation
  * free: the hot path used by `HyperLogLog#add`.
  */
 export function hash64Into(value: string, out: Uint32Array, seed = 0): void {
+  if (murmurAscii(value, seed, out)) return;
   // Worst case 3 bytes per UTF-16 code unit.
   const need = value.length * 3;
   if (need > scratch.length) {
