@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DeltaRing } from './delta-ring.ts';
 import type { LiveDelta } from './protocol.ts';
 
-const delta = (seq: number): LiveDelta => ({ topic: 't', windowStart: 'w', windowEnd: 'e', value: seq * 10, timestamp: 'x', seq });
+const delta = (seq: number): LiveDelta => ({ topic: 't', windowStart: 'w', windowEnd: 'e', value: seq * 10, timestamp: 'x', seq, anomaly: false });
 
 describe('DeltaRing', () => {
   it('returns exactly the deltas after lastSeq while it covers them', () => {

@@ -36,7 +36,8 @@ describe('50,000 viewers of one dashboard (the figures in docs/fanout.md)', () =
     topicsPerViewer: 4,
     changingTopicsPerTick: 4,
     tickMs: 250,
-    deltaBytes: 160,
+    // Measured: a `metrics:*` delta with a 10-digit value and seq, its anomaly flag and band: 236 B.
+    deltaBytes: 236,
     shardCount: 256,
     combinerFanIn: 16,
     ackEveryFrames: null,
@@ -47,8 +48,8 @@ describe('50,000 viewers of one dashboard (the figures in docs/fanout.md)', () =
     expect(estimate.relays).toBe(18);
     expect(estimate.framesPerSecond).toBe(200_000);
     expect(estimate.deltasPerSecond).toBe(800_000);
-    // 4 x 160 B + 3 commas + 2 brackets + 4 B WebSocket header = 649 B per frame.
-    expect(estimate.egressBytesPerSecond).toBe(200_000 * 649);
+    // 4 x 236 B + 3 commas + 2 brackets + 4 B WebSocket header = 953 B per frame.
+    expect(estimate.egressBytesPerSecond).toBe(200_000 * 953);
     expect(estimate.perRelay.framesPerSecond).toBe(Math.ceil(50_000 / 18) * 4);
     expect(estimate.root).toEqual({ rpcInPerSecond: 64, rpcOutPerSecond: 72 });
     expect(estimate.durableObjects).toEqual({ shards: 256, combiners: 16, root: 1, relays: 18, total: 291 });
@@ -61,9 +62,11 @@ describe('50,000 viewers of one dashboard (the figures in docs/fanout.md)', () =
     expect(Math.round(estimate.monthly.totalUsd)).toBe(641);
     const sixteen = estimateFanout({ ...scenario, shardCount: 16 });
     expect(Math.round(sixteen.monthly.totalUsd)).toBe(135);
-    // Flow-controlled viewers acking every 8 frames: 25,000 messages/s, billed 1/20 each.
-    const acking = estimateFanout({ ...scenario, ackEveryFrames: 8 });
-    expect(Math.round(acking.requestsPerSecond.acks)).toBe(1250);
+    // The dashboard (flow control, window 32, an ack every 16 frames): 12,500 messages/s, billed 1/20 each.
+    const dashboard = estimateFanout({ ...scenario, ackEveryFrames: 16 });
+    expect(Math.round(dashboard.requestsPerSecond.acks)).toBe(625);
+    expect(Math.round(dashboard.monthly.totalUsd)).toBe(884);
+    expect(Math.round(estimateFanout({ ...scenario, ackEveryFrames: 16, shardCount: 16 }).monthly.totalUsd)).toBe(378);
     // Outgoing WebSocket messages are not billed: the viewer count only moves the relay count.
     const doubled = estimateFanout({ ...scenario, viewers: 100_000 });
     expect(doubled.relays).toBe(27);

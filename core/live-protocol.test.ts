@@ -42,7 +42,7 @@ describe('live client messages', () => {
     expect(topicAllowed('metrics:ad_click:campaignId:x', 'metrics:ad_click')).toBe(true);
     expect(topicAllowed('value_sum:purchase', 'metrics:')).toBe(false);
     expect(topicAllowed('anything', '')).toBe(true);
-    const delta = { topic: 't', windowStart: 'a', windowEnd: 'b', value: 1, timestamp: 'c', seq: 2 };
+    const delta = { topic: 't', windowStart: 'a', windowEnd: 'b', value: 1, timestamp: 'c', seq: 2, anomaly: false };
     expect(JSON.parse(frameOf([serializeDelta(delta), serializeDelta({ ...delta, seq: 3 })]))).toEqual([delta, { ...delta, seq: 3 }]);
   });
 });

@@ -69,4 +69,8 @@ export interface LiveDelta {
   value: number;
   timestamp: string;
   seq: number;
+  /** The value leaves its trailing band (core/live-anomaly.ts); the band itself when there is one. */
+  anomaly: boolean;
+  lower?: number;
+  upper?: number;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LiveDelta } from './protocol.ts';
 import { RelayOutbox } from './relay-outbox.ts';
 
-const delta = (seq: number): LiveDelta => ({ topic: 't', windowStart: 'w', windowEnd: 'e', value: seq, timestamp: 'x', seq });
+const delta = (seq: number): LiveDelta => ({ topic: 't', windowStart: 'w', windowEnd: 'e', value: seq, timestamp: 'x', seq, anomaly: false });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('RelayOutbox', () => {

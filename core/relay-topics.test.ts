@@ -11,6 +11,7 @@ const delta = (seq: number, minute: number, value: number): LiveDelta => ({
   value,
   timestamp: new Date(T0).toISOString(),
   seq,
+  anomaly: false,
 });
 
 describe('RelayTopic', () => {
@@ -35,5 +36,16 @@ describe('RelayTopic', () => {
     expect(topic.seq).toBe(25);
     expect(topic.since(12)).toBeNull();
     expect(topic.currentDelta(T0).value).toBe(12);
+  });
+
+  it('flags the current minute as the root flags its deltas, and forgets minutes past the retention', () => {
+    const steady = Array.from({ length: 30 }, (_, i) => ({ minuteStart: T0 - (30 - i) * MINUTE_MS, value: 10 }));
+    const topic = new RelayTopic('metrics:a', { topic: 'metrics:a', seq: 10, minutes: [...steady, { minuteStart: T0, value: 60 }] });
+    expect(topic.currentDelta(T0 + 5000)).toMatchObject({ value: 60, anomaly: true, lower: 3.68, upper: 16.32 });
+    topic.apply(delta(11, 0, 12));
+    expect(topic.currentDelta(T0 + 5000)).toMatchObject({ value: 12, anomaly: false });
+    // An hour later the steady minutes are gone: a new minute prunes them.
+    topic.apply(delta(12, 61, 3));
+    expect(topic.snapshotMessage(60, T0 + 61 * MINUTE_MS).points.reduce((sum, p) => sum + p.value, 0)).toBe(3);
   });
 });

@@ -4,6 +4,7 @@
  * ring. Pure.
  */
 import { DeltaRing, DEFAULT_RING_SIZE } from './delta-ring.ts';
+import { flagLiveMinute } from './live-anomaly.ts';
 import type { SnapshotMessage } from './live-protocol.ts';
 import { LIVE_RETENTION_MS, MINUTE_MS, minuteOf } from './live-totals.ts';
 import type { LiveDelta } from './protocol.ts';
@@ -34,8 +35,14 @@ export class RelayTopic {
   apply(delta: LiveDelta): RelayApply {
     const pushed = this.ring.push(delta);
     if (pushed === 'stale') return 'stale';
-    const minute = Date.parse(delta.windowStart);
-    if (Number.isFinite(minute)) this.values.set(minuteOf(minute), delta.value);
+    const start = Date.parse(delta.windowStart);
+    if (Number.isFinite(start)) {
+      const minute = minuteOf(start);
+      const isNew = !this.values.has(minute);
+      this.values.set(minute, delta.value);
+      // A new minute is the moment one may have fallen out of the retention.
+      if (isNew) this.prune(minute + MINUTE_MS);
+    }
     return pushed === 'restarted' ? 'gap' : 'applied';
   }
 
@@ -61,16 +68,18 @@ export class RelayTopic {
     return { type: 'snapshot', topic: this.name, from: new Date(from).toISOString(), to: new Date(head + MINUTE_MS).toISOString(), seq: this.seq, points };
   }
 
-  /** The current minute's value as a delta at the current seq (what a new viewer sees first). */
+  /** The current minute's value as a delta at the current seq (what a new viewer sees first), flagged as the root flags deltas. */
   currentDelta(nowMs: number): LiveDelta {
     const head = minuteOf(nowMs);
+    const valueAt = (minute: number): number => this.values.get(minute) ?? 0;
     return {
       topic: this.name,
       windowStart: new Date(head).toISOString(),
       windowEnd: new Date(head + MINUTE_MS).toISOString(),
-      value: this.values.get(head) ?? 0,
+      value: valueAt(head),
       timestamp: new Date(nowMs).toISOString(),
       seq: this.seq,
+      ...flagLiveMinute(valueAt, head, nowMs),
     };
   }
 

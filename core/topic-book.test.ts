@@ -34,6 +34,10 @@ describe('TopicBook', () => {
         value: 7,
         timestamp: new Date(T0 + 1000).toISOString(),
         seq: seqBase(1) + 2,
+        // No earlier minutes: a zero baseline (mean 0, σ floored at 1), so 7 is far above it.
+        anomaly: true,
+        lower: 0,
+        upper: 2,
       },
     ]);
     expect(book.flush(T0 + 2000)).toEqual([]);
@@ -90,5 +94,20 @@ describe('TopicBook after a root restart', () => {
     expect(deltas[0]?.seq).toBe(snapshot.seq + 1);
     expect(deltas[0]?.seq).toBeGreaterThan(seqBase(2));
     expect(book.flush(T0)).toEqual([]);
+  });
+
+  it('flags each delta against the topic\'s own previous 30 minutes', () => {
+    const totals = new LiveTotals();
+    const book = new TopicBook(0);
+    book.attach(topic('metrics:ad_click'), 'r', totals);
+    book.attach(topic('metrics:purchase'), 'r', totals);
+    const steady = Array.from({ length: 30 }, (_, i) => [partial(i - 30, 10, 0), partial(i - 30, 10, 0, 'purchase', '')]).flat();
+    book.apply(totals.merge(0, steady, T0));
+    book.flush(T0);
+    // The current minute: a spike for ad_click, a normal minute for purchase.
+    book.apply(totals.merge(0, [partial(0, 60, 0), partial(0, 11, 0, 'purchase', '')], T0 + 20_000));
+    const deltas = book.flush(T0 + 20_000);
+    expect(deltas.find((d) => d.topic === 'metrics:ad_click')).toMatchObject({ value: 60, anomaly: true, lower: 3.68, upper: 16.32 });
+    expect(deltas.find((d) => d.topic === 'metrics:purchase')).toMatchObject({ value: 11, anomaly: false, lower: 3.68, upper: 16.32 });
   });
 });

@@ -8,7 +8,12 @@
  * when it is not, so (1) every root incarnation starts at a new epoch base
  * (epoch x 2^32, the epoch persisted and bumped on start) and (2) a topic
  * (re)created inside an incarnation starts just above every seq issued so far.
+ *
+ * Every delta carries its minute's anomaly flag and band, from the topic's
+ * own previous minutes (core/live-anomaly.ts): computed once here, for every
+ * relay and viewer.
  */
+import { flagLiveMinute } from './live-anomaly.ts';
 import type { LiveDelta } from './protocol.ts';
 import { LiveTotals, MINUTE_MS, minuteOf, type Counts, type PaneChange } from './live-totals.ts';
 import { topicMatches, type Topic } from './topics.ts';
@@ -138,10 +143,13 @@ export class TopicBook {
     const deltas: LiveDelta[] = [];
     const timestamp = new Date(nowMs).toISOString();
     for (const entry of this.dirtyTopics) {
-      for (const minute of [...entry.dirty].sort((a, b) => a - b)) {
+      const valueAt = (minute: number): number => {
         const counts = entry.values.get(minute);
-        if (counts === undefined) continue;
-        const value = measure(entry.topic, counts);
+        return counts === undefined ? 0 : measure(entry.topic, counts);
+      };
+      for (const minute of [...entry.dirty].sort((a, b) => a - b)) {
+        if (!entry.values.has(minute)) continue;
+        const value = valueAt(minute);
         if (entry.sent.get(minute) === value) continue;
         entry.sent.set(minute, value);
         entry.seq++;
@@ -153,6 +161,7 @@ export class TopicBook {
           value,
           timestamp,
           seq: entry.seq,
+          ...flagLiveMinute(valueAt, minute, nowMs),
         });
       }
       entry.dirty.clear();

@@ -9,6 +9,7 @@ const delta = (topic: string, minute: number, seq: number, value = seq): LiveDel
   value,
   timestamp: 'x',
   seq,
+  anomaly: false,
 });
 
 describe('ViewerQueue', () => {

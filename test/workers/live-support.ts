@@ -13,6 +13,9 @@ export interface Delta {
   value: number;
   timestamp: string;
   seq: number;
+  anomaly: boolean | undefined;
+  lower: number | undefined;
+  upper: number | undefined;
 }
 
 export interface Snapshot {
@@ -152,6 +155,9 @@ function toDelta(message: Record<string, unknown>): Delta {
     value: Number(message.value),
     timestamp: String(message.timestamp),
     seq: Number(message.seq),
+    anomaly: typeof message.anomaly === 'boolean' ? message.anomaly : undefined,
+    lower: typeof message.lower === 'number' ? message.lower : undefined,
+    upper: typeof message.upper === 'number' ? message.upper : undefined,
   };
 }
 
