@@ -36,6 +36,11 @@ export const SHARD_SCHEMA = `
   CREATE TABLE IF NOT EXISTS dedup_journal (seen_at INTEGER NOT NULL, seq INTEGER NOT NULL, hashes BLOB NOT NULL,
     PRIMARY KEY (seen_at, seq)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  -- Write-behind: one row per ingest call since the last checkpoint, replayed on load (see ShardAggregator).
+  CREATE TABLE IF NOT EXISTS ingest_log (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, events_json TEXT NOT NULL,
+    policy_json TEXT, too_old INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS ingest_quarantine (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, events_json TEXT NOT NULL,
+    policy_json TEXT, too_old INTEGER NOT NULL, reason TEXT NOT NULL);
 `;
 
 /** A `panes` row (SQLite returns BLOBs as ArrayBuffer). A type, not an interface, so it fits SqlStorage's row constraint. */
@@ -145,6 +150,8 @@ export const UPSERT_PANE_IN_PLACE_SQL = `INSERT INTO panes (pane_start, event_ty
 export interface CachedPane {
   row: PaneRecord;
   sketch: HyperLogLog | null;
+  /** The sketch gained users since `row.users` was last serialized (done once per checkpoint, not per call: dirtyRows). */
+  sketchChanged: boolean;
 }
 
 interface CachedPaneStart {
@@ -161,9 +168,14 @@ interface CachedPaneStart {
  * `maxGroups`; over it, the oldest pane starts are dropped whole. The caller
  * must `clear()` when a transaction that wrote through it rolls back, and
  * `dropBefore()` what it changes behind the cache's back (sealing, pruning).
+ *
+ * Write-behind: rows changed since the last checkpoint are *dirty* and held
+ * here until the checkpoint writes them (`dirtyRows`, then `markClean`); they are never
+ * trimmed or dropped before that (the ingest log covers them meanwhile).
  */
 export class PaneCache {
   private readonly starts = new Map<number, CachedPaneStart>();
+  private readonly dirty = new Set<CachedPane>();
   private groups = 0;
   private readonly maxGroups: number;
 
@@ -173,6 +185,30 @@ export class PaneCache {
 
   get size(): number {
     return this.groups;
+  }
+
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  markDirty(pane: CachedPane): void {
+    this.dirty.add(pane);
+  }
+
+  /** The rows changed since the last markClean, with their sketches serialized (once per checkpoint). */
+  dirtyRows(): PaneRecord[] {
+    const rows: PaneRecord[] = [];
+    for (const pane of this.dirty) {
+      if (pane.sketchChanged && pane.sketch !== null) pane.row.users = toArrayBuffer(pane.sketch.serialize());
+      pane.sketchChanged = false;
+      rows.push(pane.row);
+    }
+    return rows;
+  }
+
+  /** After the checkpoint that wrote dirtyRows() committed. */
+  markClean(): void {
+    this.dirty.clear();
   }
 
   /**
@@ -206,7 +242,7 @@ export class PaneCache {
       byDims = new Map();
       start.byType.set(row.event_type, byDims);
     }
-    const cached: CachedPane = { row, sketch };
+    const cached: CachedPane = { row, sketch, sketchChanged: false };
     if (!byDims.has(row.dims_key)) {
       start.groups++;
       this.groups++;
@@ -215,8 +251,9 @@ export class PaneCache {
     return cached;
   }
 
-  /** Drops the oldest pane starts until at most maxGroups rows are cached. */
+  /** Drops the oldest pane starts until at most maxGroups rows are cached (never while rows are dirty). */
   trim(): void {
+    if (this.dirty.size > 0) return;
     while (this.groups > this.maxGroups && this.starts.size > 0) {
       let oldest = Infinity;
       for (const paneStart of this.starts.keys()) if (paneStart < oldest) oldest = paneStart;
@@ -225,11 +262,14 @@ export class PaneCache {
   }
 
   dropBefore(cutoff: number): void {
+    if (this.dirty.size > 0) throw new Error('PaneCache.dropBefore with dirty rows: checkpoint first');
     for (const paneStart of [...this.starts.keys()]) if (paneStart < cutoff) this.drop(paneStart);
   }
 
+  /** Forgets everything, dirty rows included: only for a reload from storage. */
   clear(): void {
     this.starts.clear();
+    this.dirty.clear();
     this.groups = 0;
   }
 
@@ -243,10 +283,10 @@ export class PaneCache {
 
 /**
  * Adds a batch's delta to a cached row in place (or starts a new row) and
- * returns the row to write plus its live sketch. The sketch is deserialized at
- * most once per cached row and serialized only when the batch changed it.
+ * returns the row plus its live sketch. The sketch is deserialized at most
+ * once per cached row; serializing it waits for the checkpoint (dirtyRows).
  */
-export function applyToCached(cached: CachedPane | undefined, group: GroupDelta): { row: PaneRecord; sketch: HyperLogLog | null; wasUnsealed: boolean } {
+export function applyToCached(cached: CachedPane | undefined, group: GroupDelta): { row: PaneRecord; sketch: HyperLogLog | null; sketchChanged: boolean; wasUnsealed: boolean } {
   const row: PaneRecord = cached?.row ?? {
     pane_start: group.paneStart, event_type: group.eventType, dims_key: group.dimsKey,
     events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null,
@@ -254,20 +294,19 @@ export function applyToCached(cached: CachedPane | undefined, group: GroupDelta)
   };
   const wasUnsealed = row.unsealed === 1;
   let sketch = cached?.sketch ?? null;
+  let sketchChanged = cached?.sketchChanged ?? false;
   if (group.userHashes.length > 0) {
-    let changed = false;
     if (sketch === null) {
       if (row.users === null) {
         sketch = new HyperLogLog({ precision: USER_SKETCH_PRECISION });
-        changed = true;
+        sketchChanged = true;
       } else sketch = HyperLogLog.deserialize(new Uint8Array(row.users));
     }
     const hashes = group.userHashes;
-    for (let i = 0; i < hashes.length; i += 2) changed = sketch.addHash(hashes[i] ?? 0, hashes[i + 1] ?? 0) || changed;
-    if (changed) row.users = toArrayBuffer(sketch.serialize());
+    for (let i = 0; i < hashes.length; i += 2) sketchChanged = sketch.addHash(hashes[i] ?? 0, hashes[i + 1] ?? 0) || sketchChanged;
   }
   addCounts(row, group);
-  return { row, sketch, wasUnsealed };
+  return { row, sketch, sketchChanged, wasUnsealed };
 }
 
 function addCounts(row: PaneRecord, group: GroupDelta): PaneRecord {

@@ -29,7 +29,9 @@ export interface ShardStats {
   pendingGroups: number;
   sealedBatches: number;
   sealedRows: number;
-  /** pendingGroups + sealedRows: what the backpressure bound counts. */
+  /** Raw event rows (RAW_EVENTS=1) waiting to be sealed. */
+  pendingRawRows: number;
+  /** pendingGroups + pendingRawRows + sealedRows: what the backpressure bound counts. */
   backlogRows: number;
   maxBacklogRows: number;
   /** true while ingest refuses batches (backlog at its bound). */
@@ -104,6 +106,7 @@ export interface ShardState {
   windowMs: number;
   watermarkMs: number;
   unsealedRows: number;
+  pendingRawRows: number;
   sealedBatches: number;
   sealedRows: number;
   maxBacklogRows: number;
@@ -124,7 +127,7 @@ export function buildShardStats(state: ShardState): ShardStats {
   const { nowMs } = state;
   const oldest = [state.oldestSealedWindowMs, state.oldestClosedUnsealedWindowMs].filter((t): t is number => t !== null);
   const oldestEnd = oldest.length > 0 ? Math.min(...oldest) + state.windowMs : null;
-  const backlogRows = state.unsealedRows + state.sealedRows;
+  const backlogRows = state.unsealedRows + state.pendingRawRows + state.sealedRows;
   const last = parseLastFlush(state.lastFlushJson);
   return {
     projectId: state.projectId,
@@ -134,6 +137,7 @@ export function buildShardStats(state: ShardState): ShardStats {
     pendingGroups: state.unsealedRows,
     sealedBatches: state.sealedBatches,
     sealedRows: state.sealedRows,
+    pendingRawRows: state.pendingRawRows,
     backlogRows,
     maxBacklogRows: state.maxBacklogRows,
     backpressure: backlogRows >= state.maxBacklogRows,

@@ -2,14 +2,15 @@ import { DurableObject } from 'cloudflare:workers';
 import { readAggregationConfig, type AggregationConfig } from '../core/aggregation-config.ts';
 import { readLiveConfig } from '../core/live-config.ts';
 import { BackpressureError } from '../core/backpressure.ts';
-import { compilePolicy, MemoryAdmittedValues, type AdmittedValues } from '../core/cardinality.ts';
+import { compilePolicy, MemoryAdmittedValues, type AdmittedValues, type DimensionPolicy } from '../core/cardinality.ts';
 import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
 import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
+import { PendingWrites } from '../core/pending-writes.ts';
+import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
 import { hash64Into } from '../core/hash64.ts';
 import { applyToCached, PaneCache, paneValues, SHARD_SCHEMA, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
 import { closedThrough, closeTimeOf, minuteStartOf, type BatchAccumulator } from '../core/panes.ts';
-import type { ValidEvent } from '../core/events.ts';
 import type { PartialAggregate, ShardIngestRequest, ShardIngestResult, ShardPartials } from '../core/protocol.ts';
 import { dedupToken, FLUSH_INSERT_SETTINGS, TABLES } from '../core/rollup-rows.ts';
 import { buildSealedBatch, splitIntoParts } from '../core/sealing.ts';
@@ -37,38 +38,63 @@ const PANE_RETENTION_MS = 60 * 60_000;
 const MAX_PANES_PER_BATCH = 5000;
 /** Batches sealed and sent in one alarm run while catching up. */
 const MAX_SEALS_PER_CYCLE = 8;
-/** Pane rows cached in memory (write-through; whole pane starts, oldest dropped first): a few hundred bytes each. */
+/** Pane rows cached in memory (whole pane starts, oldest dropped first, never while dirty): a few hundred bytes each. */
 const MAX_CACHED_PANE_GROUPS = 50_000;
+/**
+ * Write-behind: ingest makes a call durable with ONE ingest-log row and counts
+ * it in memory; a checkpoint writes the changed pane rows, governance, raw
+ * rows, counters and dedup hashes in one transaction and truncates the log.
+ * A checkpoint runs this long after the first call it covers (and before any
+ * seal or read of the stored state), or at once when the log gets this long.
+ */
+const CHECKPOINT_INTERVAL_MS = 1000;
+const CHECKPOINT_MAX_LOG_ROWS = 256;
+const CHECKPOINT_MAX_LOG_CHARS = 8 * 1024 * 1024;
+/** Dirty pane rows at which ingest checkpoints at once (bounds memory between checkpoints). */
+const CHECKPOINT_MAX_DIRTY_PANES = 20_000;
 
 const idHash = new Uint32Array(2);
 
 /**
- * One per (project, shard). Counts events in panes held in SQLite storage
- * (count, value sum, bot counts and a user sketch per pane, event type and
- * dimension set) and flushes closed windows to ClickHouse exactly once: a
- * sealed batch is stored with a deterministic dedup token before it is sent,
- * re-sent unchanged until ClickHouse acknowledges it, and only then deleted.
- * Every derived number lives in storage; memory holds caches only, so an
- * evicted or aborted object rebuilds identically.
+ * One per (project, shard). Counts events in panes (count, value sum, bot
+ * counts and a user sketch per pane, event type and dimension set) and
+ * flushes closed windows to ClickHouse exactly once: a sealed batch is stored
+ * with a deterministic dedup token before it is sent, re-sent unchanged until
+ * ClickHouse acknowledges it, and only then deleted.
+ *
+ * Durability without a write per group: an ingest call appends its events to
+ * `ingest_log` (one row) before it returns, and is counted in memory; a
+ * checkpoint moves the counted state into the SQLite tables and truncates the
+ * log. An evicted or aborted object reloads the tables and replays the log
+ * (the same code path, with each call's own clock), so it rebuilds identically.
  */
 export class ShardAggregator extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: AggregationConfig;
-  private admitted: StoredAdmittedValues;
+  private admitted!: StoredAdmittedValues;
   private readonly keys = newKeyCache();
-  /** Backlog sizes, recounted from storage on start and kept in step with every write. */
-  private unsealedRows: number;
-  private sealedRows: number;
+  /** Backlog sizes, recounted on (re)load and kept in step with every change. */
+  private unsealedRows = 0;
+  private sealedRows = 0;
+  private rawPendingRows = 0;
   /** After a failed flush, ingest must not pull the alarm earlier than the backoff. */
   private retryNotBefore = 0;
   private cycle: Promise<unknown> = Promise.resolve();
-  /** Event-id hashes seen within the dedup horizon; rebuilt from `dedup_journal` on start (see core/dedup-set.ts). */
-  private readonly seen = new DedupSet();
+  /** Event-id hashes seen within the dedup horizon; rebuilt from `dedup_journal` and the log on load (see core/dedup-set.ts). */
+  private seen = new DedupSet();
   /** Distinguishes journal rows written in the same millisecond (by this or an earlier instance). */
   private journalSeq = Math.floor(Math.random() * 2 ** 30);
   private readonly panes = new PaneCache(MAX_CACHED_PANE_GROUPS);
   /** meta rows read or written by this instance; cleared whenever a transaction rolls back. */
   private readonly metaCache = new Map<string, string | null>();
+  /** Counted since the last checkpoint (besides the dirty panes). */
+  private readonly pending = new PendingWrites();
+  private maxEventTimeMs = 0;
+  /** Ingest-log rows and characters not yet covered by a checkpoint, and the newest sequence. */
+  private logRows = 0;
+  private logChars = 0;
+  private logSeq = 0;
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   /** Live pushes to this shard's combiner, at most one per live tick (see PushCoalescer). */
   private readonly pushes: PushCoalescer;
 
@@ -78,10 +104,42 @@ export class ShardAggregator extends DurableObject<Env> {
     this.config = readAggregationConfig(env);
     this.pushes = new PushCoalescer(readLiveConfig(env).tickMs, (projectId, shard, groups) => this.pushToCombiner(projectId, shard, groups));
     this.migrate();
+    this.load(Date.now());
+  }
+
+  /** Everything in memory from storage: the tables as of the last checkpoint, then the ingest log replayed on top. */
+  private load(now: number): void {
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    this.panes.clear();
+    this.keys.clear();
+    this.metaCache.clear();
+    this.pending.clear();
+    this.seen = new DedupSet();
     this.admitted = new StoredAdmittedValues(this.sql);
     this.unsealedRows = this.count('SELECT COUNT(*) AS n FROM panes WHERE unsealed = 1');
     this.sealedRows = this.count('SELECT COALESCE(SUM(row_count), 0) AS n FROM batches');
-    this.rebuildSeen(Date.now());
+    this.rawPendingRows = this.count('SELECT COALESCE(SUM(row_count), 0) AS n FROM raw_pending');
+    this.maxEventTimeMs = Number(this.getMeta('max_event_time') ?? '0');
+    this.rebuildSeen(now);
+    this.logRows = 0;
+    this.logChars = 0;
+    this.logSeq = this.count('SELECT COALESCE(MAX(seq), 0) AS n FROM ingest_log');
+    for (const row of this.sql.exec<{ seq: number; at_ms: number; events_json: string; policy_json: string | null; too_old: number }>(
+      'SELECT seq, at_ms, events_json, policy_json, too_old FROM ingest_log ORDER BY seq',
+    )) {
+      const events = parseShardEvents(row.events_json);
+      const policy = parseStoredDimensionPolicy(row.policy_json);
+      if (!events.ok || !policy.ok) {
+        // Never happens for rows this code wrote (ingest checks first); kept aside, never silently dropped.
+        this.quarantineLogRow(row.seq, events.ok ? (policy.ok ? '' : policy.message) : events.message);
+        continue;
+      }
+      this.apply(events.events, row.too_old, policy.policy, row.at_ms);
+      this.logRows++;
+      this.logChars += row.events_json.length;
+    }
+    if (this.logRows > 0) this.scheduleCheckpoint();
   }
 
   /** The dedup set from the journal rows (and ids of the old per-id table) inside the horizon. */
@@ -103,37 +161,46 @@ export class ShardAggregator extends DurableObject<Env> {
   }
 
   /**
-   * Counts a batch in one storage transaction and returns once it is durable
-   * (output gate), so the edge's 202 means "will be counted". At the backlog
-   * bound it throws a BackpressureError (see core/backpressure.ts) having
-   * recorded nothing.
+   * Counts a batch and returns once it is durable (output gate: the ingest-log
+   * row is written before the answer leaves), so the edge's 202 means "will be
+   * counted". At the backlog bound it throws a BackpressureError (see
+   * core/backpressure.ts) having recorded nothing.
    */
   async ingest(request: ShardIngestRequest): Promise<ShardIngestResult> {
     const now = Date.now();
-    if (!Array.isArray(request.events) && typeof request.eventsJson !== 'string') {
-      throw new TypeError('ingest expects { projectId, shard, events: ValidEvent[] } or { projectId, shard, eventsJson: string }');
-    }
+    const parsed = parseShardEvents(typeof request.eventsJson === 'string' ? request.eventsJson : request.events);
+    if (!parsed.ok) throw new TypeError(`ingest expects { projectId, shard, events | eventsJson }: ${parsed.message}`);
+    const policy = parseDimensionPolicy(request.dimensionPolicy);
+    if (!policy.ok) throw new TypeError(`ingest: ${policy.message}`);
+    const tooOld = Number.isInteger(request.rejectedTooOld) && (request.rejectedTooOld ?? 0) > 0 ? (request.rejectedTooOld ?? 0) : 0;
     this.rememberIdentity(request.projectId, request.shard);
-    const backlogRows = this.unsealedRows + this.sealedRows;
+    const backlogRows = this.unsealedRows + this.sealedRows + this.rawPendingRows;
     if (backlogRows >= this.config.maxBacklogRows) {
       const retryAfterSeconds = Math.min(60, Math.max(1, Math.ceil((Math.max(this.retryNotBefore, now + this.config.flushIntervalMs) - now) / 1000)));
       throw new BackpressureError({ retryAfterSeconds, backlogRows, limit: this.config.maxBacklogRows });
     }
+    if (parsed.events.length === 0 && tooOld === 0) return { accepted: 0, duplicates: 0, late: 0, bots: 0, foldedEvents: 0, droppedDimensionEvents: 0 };
+    const eventsJson = typeof request.eventsJson === 'string' ? request.eventsJson : JSON.stringify(parsed.events);
     let recorded: Recorded;
-    const added: number[] = [];
     try {
-      recorded = this.ctx.storage.transactionSync(() => this.record(request, now, added));
+      // The log row and the in-memory count succeed or fail together: on a throw the row rolls back and memory reloads.
+      recorded = this.ctx.storage.transactionSync(() => {
+        this.logSeq++;
+        this.sql.exec(
+          'INSERT INTO ingest_log (seq, at_ms, events_json, policy_json, too_old) VALUES (?, ?, ?, ?, ?)',
+          this.logSeq, now, eventsJson, request.dimensionPolicy === undefined ? null : JSON.stringify(request.dimensionPolicy), tooOld,
+        );
+        return this.apply(parsed.events, tooOld, policy.policy, now);
+      });
     } catch (error) {
-      // The transaction rolled back; the caches may hold admissions, rows and ids it no longer has.
-      this.admitted = new StoredAdmittedValues(this.sql);
-      this.keys.clear();
-      this.panes.clear();
-      this.metaCache.clear();
-      for (let i = 0; i < added.length; i += 2) this.seen.remove(added[i] ?? 0, added[i + 1] ?? 0);
+      this.load(now);
       throw error;
     }
-    this.panes.trim();
-    this.unsealedRows += recorded.newlyUnsealed;
+    this.logRows++;
+    this.logChars += eventsJson.length;
+    if (this.logRows >= CHECKPOINT_MAX_LOG_ROWS || this.logChars >= CHECKPOINT_MAX_LOG_CHARS || this.panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {
+      this.checkpoint();
+    } else this.scheduleCheckpoint();
     if (recorded.earliestCloseMs !== null) {
       await this.armAlarmBy(Math.max(now + this.config.flushIntervalMs, recorded.earliestCloseMs, this.retryNotBefore));
     }
@@ -141,19 +208,24 @@ export class ShardAggregator extends DurableObject<Env> {
     return recorded.result;
   }
 
-  /** Everything ingest writes; runs inside one transaction. */
-  private record(request: ShardIngestRequest, now: number, added: number[]): Recorded {
+  /**
+   * Counts one call's events in memory: the same code for a live call and for
+   * a replayed log row (with the call's own clock), so a reload rebuilds the
+   * same state. Reads storage only on a pane-cache miss; writes nothing.
+   */
+  private apply(events: readonly ShardEvent[], tooOld: number, policy: DimensionPolicy | undefined, now: number): Recorded {
     const nowSec = Math.floor(now / 1000);
     // Ids seen at or after this second are duplicates: the horizon, rounded so it is never shorter.
     const cutoffSec = Math.floor((now - this.config.dedupHorizonMs) / 1000);
-    const batch = collectBatch(eventsOf(request), request.rejectedTooOld, {
+    const added: number[] = [];
+    const batch = collectBatch(events, tooOld, {
       config: this.config,
       nowMs: now,
-      identity: { projectId: request.projectId, shard: request.shard },
-      policy: compilePolicy(request.dimensionPolicy, this.config.maxDimensionValues),
+      identity: this.identity() ?? { projectId: '', shard: 0 },
+      policy: compilePolicy(policy, this.config.maxDimensionValues),
       admitted: this.admitted,
       keys: this.keys,
-      // 64-bit id hashes in memory; the call's new ones go to ONE journal row below (see core/dedup-set.ts).
+      // 64-bit id hashes in memory; the checkpoint writes them as ONE journal row (see core/dedup-set.ts).
       markSeen: (eventId) => {
         hash64Into(eventId, idHash);
         const hi = idHash[0] ?? 0;
@@ -163,42 +235,26 @@ export class ShardAggregator extends DurableObject<Env> {
         return true;
       },
     });
-    if (added.length > 0) {
-      this.journalSeq = (this.journalSeq + 1) % 2 ** 31;
-      this.sql.exec('INSERT INTO dedup_journal (seen_at, seq, hashes) VALUES (?, ?, ?)', now, this.journalSeq, encodeJournal(added));
-    }
-    const written = this.writePanes(batch.accumulator);
-    for (const entry of batch.governance) {
-      this.sql.exec(
-        `INSERT INTO governance_pending (window_start, reason, dimension, events) VALUES (?, ?, ?, ?)
-         ON CONFLICT (window_start, reason, dimension) DO UPDATE SET events = events + excluded.events`,
-        entry.windowStart, entry.reason, entry.dimension, entry.events,
-      );
-    }
-    for (const [windowStart, rows] of batch.raw) {
-      for (const part of splitIntoParts(rows)) {
-        this.sql.exec('INSERT INTO raw_pending (window_start, row_count, rows_json) VALUES (?, ?, ?)', windowStart, part.rows, part.json);
-      }
-    }
-    this.addCounters(batch.counters);
-    const previousMax = Number(this.getMeta('max_event_time') ?? '0');
-    if (batch.maxEventTimeMs !== null && batch.maxEventTimeMs > previousMax) this.setMeta('max_event_time', String(batch.maxEventTimeMs));
+    this.pending.addSeen(added, now);
+    const written = this.applyPanes(batch.accumulator);
+    this.pending.addGovernance(batch.governance);
+    this.pending.addRaw(batch.raw);
+    this.rawPendingRows += [...batch.raw.values()].reduce((sum, rows) => sum + rows.length, 0);
+    this.pending.addCounters(batch.counters);
+    if (batch.maxEventTimeMs !== null && batch.maxEventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = batch.maxEventTimeMs;
+    this.unsealedRows += written.newlyUnsealed;
     const closes = batch.governance.map((entry) => closeTimeOf(entry.windowStart, this.config));
     if (written.earliestCloseMs !== null) closes.push(written.earliestCloseMs);
     const { accepted, duplicates, late, bots, foldedEvents, droppedDimensionEvents } = batch.counters;
     return {
       result: { accepted, duplicates, late, bots, foldedEvents, droppedDimensionEvents },
       partials: written.partials,
-      newlyUnsealed: written.newlyUnsealed,
       earliestCloseMs: closes.length > 0 ? Math.min(...closes) : null,
     };
   }
 
-  /**
-   * One write per group per batch: totals, unsealed changes and the user sketch live in a single row.
-   * Reads only on a cache miss (see PaneCache): new groups of a known pane start and cached rows need none.
-   */
-  private writePanes(batch: BatchAccumulator): { partials: PartialAggregate[]; newlyUnsealed: number; earliestCloseMs: number | null } {
+  /** Adds each group's delta to its cached pane row, which stays dirty until the next checkpoint. */
+  private applyPanes(batch: BatchAccumulator): { partials: PartialAggregate[]; newlyUnsealed: number; earliestCloseMs: number | null } {
     const partials: PartialAggregate[] = [];
     let newlyUnsealed = 0;
     let earliestCloseMs: number | null = null;
@@ -209,16 +265,86 @@ export class ShardAggregator extends DurableObject<Env> {
           .exec<PaneRecord>('SELECT * FROM panes WHERE pane_start = ? AND event_type = ? AND dims_key = ?', group.paneStart, group.eventType, group.dimsKey)
           .toArray()[0],
       );
-      const { row: next, sketch, wasUnsealed } = applyToCached(cached, group);
-      if (cached === undefined) this.panes.put(next, sketch);
-      else cached.sketch = sketch;
-      this.sql.exec(UPSERT_PANE_IN_PLACE_SQL, ...paneValues(next));
+      const { row: next, sketch, sketchChanged, wasUnsealed } = applyToCached(cached, group);
+      const pane = cached ?? this.panes.put(next, sketch);
+      pane.sketch = sketch;
+      pane.sketchChanged = sketchChanged;
+      this.panes.markDirty(pane);
       if (!wasUnsealed) newlyUnsealed++;
       earliestCloseMs = Math.min(earliestCloseMs ?? Infinity, closeTimeOf(group.paneStart, this.config));
       // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
       if (group.events > 0) partials.push({ windowStart: next.pane_start, eventType: next.event_type, dimsKey: next.dims_key, events: next.events, valueSum: next.value_sum });
     }
     return { partials, newlyUnsealed, earliestCloseMs };
+  }
+
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer !== null) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      try {
+        this.checkpoint();
+      } catch (error) {
+        // The log still holds everything; the next call, read or alarm tries again.
+        console.warn('ShardAggregator checkpoint failed:', error instanceof Error ? error.message : error);
+        this.scheduleCheckpoint();
+      }
+    }, CHECKPOINT_INTERVAL_MS);
+  }
+
+  /**
+   * Writes what memory counted since the last checkpoint (dirty pane rows,
+   * admitted values, governance, raw rows, counters, the new dedup hashes as
+   * one journal row) and deletes the log rows it covers, in one transaction.
+   * Every seal and every read of the stored state runs one first.
+   */
+  checkpoint(): void {
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    if (this.logRows === 0 && this.panes.dirtyCount === 0 && this.pending.isEmpty && !this.admitted.hasPending) return;
+    const throughSeq = this.logSeq;
+    const rows = this.panes.dirtyRows();
+    this.transaction(() => {
+        for (const row of rows) this.sql.exec(UPSERT_PANE_IN_PLACE_SQL, ...paneValues(row));
+        this.admitted.writePending();
+        for (const entry of this.pending.governance.values()) {
+          this.sql.exec(
+            `INSERT INTO governance_pending (window_start, reason, dimension, events) VALUES (?, ?, ?, ?)
+             ON CONFLICT (window_start, reason, dimension) DO UPDATE SET events = events + excluded.events`,
+            entry.windowStart, entry.reason, entry.dimension, entry.events,
+          );
+        }
+        for (const { windowStart, rows: rawRows } of this.pending.raw) {
+          for (const part of splitIntoParts(rawRows)) {
+            this.sql.exec('INSERT INTO raw_pending (window_start, row_count, rows_json) VALUES (?, ?, ?)', windowStart, part.rows, part.json);
+          }
+        }
+        for (const name of COUNTER_NAMES) {
+          const delta = this.pending.counters[name];
+          if (delta !== 0) this.sql.exec('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value', name, delta);
+        }
+        if (this.maxEventTimeMs > Number(this.getMeta('max_event_time') ?? '0')) this.setMeta('max_event_time', String(this.maxEventTimeMs));
+        if (this.pending.seenHashes.length > 0) {
+          this.journalSeq = (this.journalSeq + 1) % 2 ** 31;
+          this.sql.exec('INSERT INTO dedup_journal (seen_at, seq, hashes) VALUES (?, ?, ?)', this.pending.seenAtMs, this.journalSeq, encodeJournal(this.pending.seenHashes));
+        }
+        this.sql.exec('DELETE FROM ingest_log WHERE seq <= ?', throughSeq);
+    });
+    // Only now: had the transaction thrown, memory would still be the truth and everything still dirty.
+    this.panes.markClean();
+    this.pending.clear();
+    this.admitted.clearPending();
+    this.logRows = 0;
+    this.logChars = 0;
+    this.panes.trim();
+  }
+
+  private quarantineLogRow(seq: number, reason: string): void {
+    console.error(`ShardAggregator: ingest log row ${seq} cannot be replayed (${reason}); moved to ingest_quarantine`);
+    this.transaction(() => {
+      this.sql.exec('INSERT OR REPLACE INTO ingest_quarantine SELECT seq, at_ms, events_json, policy_json, too_old, ? FROM ingest_log WHERE seq = ?', reason, seq);
+      this.sql.exec('DELETE FROM ingest_log WHERE seq = ?', seq);
+    });
   }
 
   override async alarm(): Promise<void> {
@@ -242,6 +368,7 @@ export class ShardAggregator extends DurableObject<Env> {
     const now = Date.now();
     let outcome: FlushOutcome;
     try {
+      this.checkpoint();
       this.prune(now);
       outcome = await this.flushBatches();
       for (let round = 0; outcome.status !== 'error' && round < MAX_SEALS_PER_CYCLE; round++) {
@@ -265,6 +392,8 @@ export class ShardAggregator extends DurableObject<Env> {
   sealClosedWindows(now: number): number | null {
     const identity = this.identity();
     if (identity === null) return null;
+    // Sealing reads the stored panes: everything counted so far must be in them.
+    this.checkpoint();
     const through = closedThrough(now, this.config);
     const sealed = this.transaction(() => {
       this.setMeta('sealed_through', String(through));
@@ -307,12 +436,13 @@ export class ShardAggregator extends DurableObject<Env> {
       this.sql.exec('DELETE FROM governance_pending WHERE window_start < ?', through);
       for (const row of raw) this.sql.exec('DELETE FROM raw_pending WHERE id = ?', row.id);
       this.setMeta('next_sequence', String(sequence + 1));
-      return { sequence, rowCount: content.rowCount, panes: panes.length };
+      return { sequence, rowCount: content.rowCount, panes: panes.length, rawRows: raw.reduce((sum, row) => sum + row.row_count, 0) };
     });
     if (sealed === null) return null;
     // Sealing reset the unsealed columns of closed panes behind the cache.
     this.panes.dropBefore(through);
     this.unsealedRows -= sealed.panes;
+    this.rawPendingRows -= sealed.rawRows;
     this.sealedRows += sealed.rowCount;
     return sealed.sequence;
   }
@@ -409,6 +539,7 @@ export class ShardAggregator extends DurableObject<Env> {
 
   /** Running pane totals (human events and value sum) since `sinceMs`, so a restarted Broadcast can rebuild its view. */
   async liveTotals(sinceMs: number): Promise<PartialAggregate[]> {
+    this.checkpoint();
     return this.sql
       .exec<{ pane_start: number; event_type: string; dims_key: string; events: number; value_sum: number }>(
         'SELECT pane_start, event_type, dims_key, events, value_sum FROM panes WHERE pane_start >= ? AND events > 0',
@@ -422,6 +553,7 @@ export class ShardAggregator extends DurableObject<Env> {
   async slidingWindow(query: SlidingWindowQuery): Promise<SlidingWindowResult> {
     const checked = checkSlidingQuery(query);
     if (!checked.ok) throw new RangeError(checked.message);
+    this.checkpoint();
     const range = slidingRange(Date.now(), this.config.paneMs, checked.query.lastSeconds);
     const accumulator = new SlidingAccumulator(checked.query);
     const rows = this.sql.exec<{ event_type: string; dims_key: string; events: number; value_sum: number; bot_events: number; users: ArrayBuffer | null }>(
@@ -438,6 +570,7 @@ export class ShardAggregator extends DurableObject<Env> {
   }
 
   async stats(): Promise<ShardStats> {
+    this.checkpoint();
     const now = Date.now();
     const identity = this.identity();
     const through = closedThrough(now, this.config);
@@ -454,6 +587,7 @@ export class ShardAggregator extends DurableObject<Env> {
       windowMs: this.config.windowMs,
       watermarkMs: through,
       unsealedRows: this.unsealedRows,
+      pendingRawRows: this.rawPendingRows,
       sealedBatches: this.count('SELECT COUNT(*) AS n FROM batches'),
       sealedRows: this.sealedRows,
       maxBacklogRows: this.config.maxBacklogRows,
@@ -499,13 +633,6 @@ export class ShardAggregator extends DurableObject<Env> {
       if (isCounterName(row.name)) counters[row.name] = row.value;
     }
     return counters;
-  }
-
-  private addCounters(delta: ShardCounters): void {
-    for (const name of COUNTER_NAMES) {
-      if (delta[name] === 0) continue;
-      this.sql.exec('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value', name, delta[name]);
-    }
   }
 
   private rememberIdentity(projectId: string, shard: number): void {
@@ -590,32 +717,28 @@ class PushCoalescer {
   }
 }
 
-/** The request's events: structured (tests, older edges) or one JSON string (the edge: cheaper to send than objects). */
-function eventsOf(request: ShardIngestRequest): ValidEvent[] {
-  if (typeof request.eventsJson === 'string') {
-    const parsed: unknown = JSON.parse(request.eventsJson);
-    if (!Array.isArray(parsed)) throw new TypeError('eventsJson must be a JSON array of events');
-    return parsed as ValidEvent[];
-  }
-  return request.events ?? [];
-}
-
 interface Recorded {
   result: ShardIngestResult;
   partials: PartialAggregate[];
-  newlyUnsealed: number;
   earliestCloseMs: number | null;
 }
 
-/** Admitted dimension values: SQLite is the truth, memory a lazily loaded cache per window. */
+/**
+ * Admitted dimension values: SQLite as of the last checkpoint, plus the
+ * admissions since (memory, written by the checkpoint); loaded lazily per window.
+ */
 class StoredAdmittedValues implements AdmittedValues {
   private readonly cache = new MemoryAdmittedValues();
   private readonly loaded = new Set<number>();
-
+  private pending: Array<[number, string, string]> = [];
   private readonly sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
   }
 
   get(windowStart: number, dimension: string): ReadonlySet<string> {
@@ -630,9 +753,21 @@ class StoredAdmittedValues implements AdmittedValues {
 
   admit(windowStart: number, dimension: string, value: string): void {
     this.cache.admit(windowStart, dimension, value);
-    this.sql.exec('INSERT OR IGNORE INTO dim_values (window_start, dimension, value) VALUES (?, ?, ?)', windowStart, dimension, value);
+    this.pending.push([windowStart, dimension, value]);
   }
 
+  /** Inside the checkpoint's transaction. */
+  writePending(): void {
+    for (const [windowStart, dimension, value] of this.pending) {
+      this.sql.exec('INSERT OR IGNORE INTO dim_values (window_start, dimension, value) VALUES (?, ?, ?)', windowStart, dimension, value);
+    }
+  }
+
+  clearPending(): void {
+    this.pending = [];
+  }
+
+  /** After a checkpoint (nothing pending). */
   prune(cutoff: number): void {
     this.cache.prune(cutoff);
     for (const windowStart of this.loaded) if (windowStart < cutoff) this.loaded.delete(windowStart);

@@ -80,24 +80,41 @@ describe('panes and sliding windows', () => {
     await drainAlarms(stub);
   });
 
-  it('writes one pane row per group per batch, not one per event', async () => {
+  it('writes one log row per call and one pane row per group per checkpoint, not one per event', async () => {
     const projectId = newProjectId('coalesced');
     const stub = shardOf(projectId);
     await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-warm`, 1) });
-    // A trigger counts writes to the panes table (INSERT OR REPLACE = one insert per upsert).
+    await stub.stats(); // a read checkpoints first
+    // Triggers count writes to the panes table (inserts and in-place updates) and to the ingest log.
     await runInDurableObject(stub, (_instance: ShardAggregator, state) => {
-      state.storage.sql.exec('CREATE TABLE test_pane_writes (n INTEGER)');
-      state.storage.sql.exec('CREATE TRIGGER test_count_pane_writes AFTER INSERT ON panes BEGIN INSERT INTO test_pane_writes VALUES (1); END');
+      state.storage.sql.exec('CREATE TABLE test_writes (target TEXT)');
+      state.storage.sql.exec(`CREATE TRIGGER test_pane_inserts AFTER INSERT ON panes BEGIN INSERT INTO test_writes VALUES ('panes'); END`);
+      state.storage.sql.exec(`CREATE TRIGGER test_pane_updates AFTER UPDATE ON panes BEGIN INSERT INTO test_writes VALUES ('panes'); END`);
+      state.storage.sql.exec(`CREATE TRIGGER test_log_inserts AFTER INSERT ON ingest_log BEGIN INSERT INTO test_writes VALUES ('log'); END`);
+      // Every checkpoint that covers new event ids writes exactly one dedup journal row: it counts the checkpoints.
+      state.storage.sql.exec(`CREATE TRIGGER test_checkpoints AFTER INSERT ON dedup_journal BEGIN INSERT INTO test_writes VALUES ('checkpoint'); END`);
     });
     const now = Date.now() + 30_000;
-    const events = makeEvents(`${projectId}-many`, 900, { timestampMs: now, users: 50, dimensions: (i) => ({ country: ['DE', 'FR', 'US'][i % 3] ?? 'DE' }) });
-    await stub.ingest({ projectId, shard: 0, events });
+    // Three calls of 300 events in the same three groups (one pane, three countries).
+    for (let call = 0; call < 3; call++) {
+      const events = makeEvents(`${projectId}-many-${call}`, 300, { timestampMs: now, users: 50, dimensions: (i) => ({ country: ['DE', 'FR', 'US'][i % 3] ?? 'DE' }) });
+      expect((await stub.ingest({ projectId, shard: 0, events })).accepted).toBe(300);
+    }
+    const stats = await stub.stats(); // checkpoints the three calls at once
     const writes = await runInDurableObject(stub, (_instance: ShardAggregator, state) => {
-      const n = state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM test_pane_writes').one().n;
-      state.storage.sql.exec('DROP TRIGGER test_count_pane_writes');
-      return n;
+      const rows = state.storage.sql.exec<{ target: string; n: number }>('SELECT target, COUNT(*) AS n FROM test_writes GROUP BY target ORDER BY target').toArray();
+      const logLeft = state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM ingest_log').one().n;
+      for (const trigger of ['test_pane_inserts', 'test_pane_updates', 'test_log_inserts', 'test_checkpoints']) state.storage.sql.exec(`DROP TRIGGER ${trigger}`);
+      const count = (target: string): number => rows.find((row) => row.target === target)?.n ?? 0;
+      return { log: count('log'), panes: count('panes'), checkpoints: count('checkpoint'), logLeft };
     });
-    expect(writes).toBe(3);
+    // Usually one checkpoint covers all three calls (a slow machine may fit the 1 s timer in between): 3 groups each time.
+    expect(writes.log).toBe(3);
+    expect(writes.logLeft).toBe(0);
+    expect(writes.checkpoints).toBeGreaterThanOrEqual(1);
+    expect(writes.checkpoints).toBeLessThanOrEqual(3);
+    expect(writes.panes).toBe(3 * writes.checkpoints);
+    expect(stats.counters.accepted).toBe(901);
     await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.storage.deleteAll());
   });
 });

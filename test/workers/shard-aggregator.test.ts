@@ -20,6 +20,38 @@ describe('ShardAggregator', () => {
     await drainAlarms(shardOf(projectId));
   });
 
+  it('replays the ingest log after an abort that came before any checkpoint: same counts, same dedup', async () => {
+    const projectId = newProjectId('replay');
+    const stub = shardOf(projectId);
+    const events = makeEvents(projectId, 5, { value: 2 });
+    expect(await stub.ingest({ projectId, shard: 0, events })).toMatchObject({ accepted: 5, duplicates: 0 });
+    // Durable as one log row; the tables have not seen it yet (the checkpoint timer has not fired).
+    const stored = await runInDurableObject(stub, (_instance: ShardAggregator, state) => ({
+      log: state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM ingest_log').one().n,
+      panes: state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM panes').one().n,
+    }));
+    expect(stored).toEqual({ log: 1, panes: 0 });
+    await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.abort('fault injection before checkpoint')).catch(() => undefined);
+    const restarted = shardOf(projectId);
+    expect(await restarted.ingest({ projectId, shard: 0, events })).toMatchObject({ accepted: 0, duplicates: 5 });
+    expect(await restarted.stats()).toMatchObject({ pendingGroups: 1, counters: { accepted: 5, duplicates: 5 } });
+    await flushClosed(restarted);
+    await expectConsistent(projectId, { events: 5, valueSum: 10, users: 5 });
+    await drainAlarms(restarted);
+  });
+
+  it('refuses malformed events at the RPC boundary and records nothing', async () => {
+    const projectId = newProjectId('malformed');
+    const stub = shardOf(projectId);
+    const refused = await stub.ingest({ projectId, shard: 0, eventsJson: JSON.stringify([{ eventId: 'x', eventType: 'click', timestampMs: 'soon' }]) }).then(
+      () => null,
+      (error: unknown) => String(error),
+    );
+    expect(refused).toMatch(/timestampMs/);
+    expect((await stub.stats()).counters.accepted).toBe(0);
+    await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.storage.deleteAll());
+  });
+
   it('turns events for an already flushed window into additive adjustment rows', async () => {
     const projectId = newProjectId('late');
     const stub = shardOf(projectId);
@@ -118,21 +150,23 @@ describe('ShardAggregator', () => {
   });
 
   it('answers an ingest at the backlog bound with a parseable backpressure error and records nothing', async () => {
-    // The bound is MAX_BACKLOG_ROWS = 5000 in the workers test project: 5000 distinct groups reach it.
+    // The bound is MAX_BACKLOG_ROWS = 5000 in the workers test project. It counts unsealed pane rows AND the raw
+    // event rows waiting to be sealed (RAW_EVENTS=1 here): 2500 events in 2500 distinct groups reach it.
     const projectId = newProjectId('bound');
     const stub = shardOf(projectId);
     const future = Date.now() + 60_000; // open windows: nothing can be sealed meanwhile
     for (let batch = 0; batch < 5; batch++) {
       // Event types are not governed (dimension values would fold into __other__ after K).
-      await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-${batch}`, 1000, { timestampMs: future, extra: (i) => ({ eventType: `e${batch}_${i}` }) }) });
+      await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-${batch}`, 500, { timestampMs: future, extra: (i) => ({ eventType: `e${batch}_${i}` }) }) });
     }
-    expect((await stub.stats()).backpressure).toBe(true);
+    const full = await stub.stats();
+    expect(full).toMatchObject({ backpressure: true, pendingGroups: 2500, pendingRawRows: 2500, backlogRows: 5000 });
     const refused = await stub.ingest({ projectId, shard: 0, events: makeEvents(`${projectId}-x`, 1) }).then(
       () => null,
       (error: unknown) => error,
     );
     expect(parseBackpressure(refused)).toMatchObject({ backlogRows: 5000, limit: 5000 });
-    expect((await stub.stats()).counters.accepted).toBe(5000);
+    expect((await stub.stats()).counters.accepted).toBe(2500);
     await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.storage.deleteAll());
   });
 });
