@@ -15,7 +15,7 @@ import { assessFreshness } from './freshness.ts';
 import { HealthStrip } from './health-strip.ts';
 import { errorRate, eventsPerSecond, recentSum } from './kpi-math.ts';
 import { KpiTiles } from './kpi-tiles.ts';
-import { LiveConnection, liveUrl } from './live.ts';
+import { LiveConnection } from './live.ts';
 import { Notices } from './notices.ts';
 import { MinuteSeries } from './series.ts';
 import { DAY_MS, MINUTE_MS, floorToMinute } from './time.ts';
@@ -95,7 +95,8 @@ export class Dashboard {
     });
     this.uniques = new ActiveUsers(this.api, UNIQUES_MINUTES, () => this.scheduleRender());
     this.live = new LiveConnection({
-      url: liveUrl(location, config.key),
+      location,
+      key: config.key,
       topics: () => [...this.topics.keys()],
       onMessage: (message) => this.onLiveMessage(message),
       onOpen: (isReconnect) => this.onLiveOpen(isReconnect),

@@ -33,7 +33,8 @@ export function parseLiveItem(raw: unknown): LiveItem {
   const error = readError(o);
   if (error) return { kind: 'error', topic, error };
   if (o.type === 'subscribed' && topic !== null) return { kind: 'subscribed', topic };
-  if (o.type === 'heartbeat') return { kind: 'heartbeat' };
+  // The relay's heartbeat answer is `pong`; `heartbeat` is what older servers sent.
+  if (o.type === 'pong' || o.type === 'heartbeat') return { kind: 'heartbeat' };
   if (o.type === 'snapshot' && topic !== null && Array.isArray(o.points)) {
     return { kind: 'snapshot', topic, points: parsePoints(o.points), fromMs: isoMs(o.from), toMs: isoMs(o.to) };
   }

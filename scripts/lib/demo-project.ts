@@ -28,6 +28,11 @@ export function ensureDevVars(path: string): { adminToken: string } {
     values.set('ADMIN_TOKEN', randomBytes(24).toString('base64url'));
     changed = true;
   }
+  // Signs live viewer tokens, so the dashboard's socket URL carries a token instead of the read key.
+  if (!values.get('VIEWER_TOKEN_SECRET')) {
+    values.set('VIEWER_TOKEN_SECRET', randomBytes(24).toString('base64url'));
+    changed = true;
+  }
   if (changed) writeFileSync(path, [...values].map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   return { adminToken: values.get('ADMIN_TOKEN') ?? '' };
 }

@@ -28,6 +28,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       persistTo: join(tmp, 'wrangler'),
       vars: {
         ADMIN_TOKEN: adminToken,
+        // The dashboard connects with viewer tokens (POST /v1/live/token), as in production.
+        VIEWER_TOKEN_SECRET: randomBytes(24).toString('base64url'),
         CLICKHOUSE_PASSWORD: '',
         DEMO_MODE: '1',
         SHARD_COUNT: '4',
