@@ -206,6 +206,11 @@ export class PaneCache {
     return rows;
   }
 
+  /** The dirty rows as they are in memory (sketches not serialized): the truth for them until the checkpoint. */
+  *dirtyRecords(): Iterable<PaneRecord> {
+    for (const pane of this.dirty) yield pane.row;
+  }
+
   /** After the checkpoint that wrote dirtyRows() committed. */
   markClean(): void {
     this.dirty.clear();

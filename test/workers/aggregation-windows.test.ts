@@ -108,7 +108,7 @@ describe('panes and sliding windows', () => {
       const count = (target: string): number => rows.find((row) => row.target === target)?.n ?? 0;
       return { log: count('log'), panes: count('panes'), checkpoints: count('checkpoint'), logLeft };
     });
-    // Usually one checkpoint covers all three calls (a slow machine may fit the 1 s timer in between): 3 groups each time.
+    // Usually one checkpoint covers all three calls (a slow machine may fit the checkpoint timer in between): 3 groups each time.
     expect(writes.log).toBe(3);
     expect(writes.logLeft).toBe(0);
     expect(writes.checkpoints).toBeGreaterThanOrEqual(1);

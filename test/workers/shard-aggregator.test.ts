@@ -31,6 +31,8 @@ describe('ShardAggregator', () => {
       panes: state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM panes').one().n,
     }));
     expect(stored).toEqual({ log: 1, panes: 0 });
+    // Live totals (the combiners' frequent re-read) see uncheckpointed counts without forcing a checkpoint.
+    expect((await stub.liveTotals(0)).reduce((sum, group) => sum + group.events, 0)).toBe(5);
     await runInDurableObject(stub, (_instance: ShardAggregator, state) => state.abort('fault injection before checkpoint')).catch(() => undefined);
     const restarted = shardOf(projectId);
     expect(await restarted.ingest({ projectId, shard: 0, events })).toMatchObject({ accepted: 0, duplicates: 5 });
