@@ -52,6 +52,37 @@ describe('slow viewers', () => {
     for (const viewer of [fast, slow]) viewer.close();
   });
 
+  it('sends a viewer without ?ack every frame at once: never queued, coalesced or closed, whatever the queue bound', async () => {
+    const eventType = uniqueEventType('noack');
+    const topics = [`metrics:${eventType}`, `value_sum:${eventType}`, `metrics:*`];
+    const viewer = await connect();
+    const hello = await viewer.waitFor(isHello);
+    // No flow control offered: the hello carries no ack window.
+    expect(hello.ackWindow).toBeUndefined();
+    for (const topic of topics) {
+      viewer.subscribe(topic);
+      await viewer.waitFor(isDeltaOf(topic));
+    }
+    // Far more frames than the bound of 2 queued entries this project sets, and never an ack.
+    for (let round = 1; round <= 6; round++) {
+      await post(eventType, 1, `${eventType}-r${round}`, project, { value: 2 });
+      await viewer.waitFor(isDeltaOf(`metrics:${eventType}`, (d) => d.value === round));
+      await sleep(300);
+    }
+    expect(viewer.deltas(`metrics:${eventType}`).map((d) => d.value)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(viewer.deltas(`value_sum:${eventType}`).map((d) => d.value)).toEqual([0, 2, 4, 6, 8, 10, 12]);
+    const seqs = viewer.deltas(`metrics:${eventType}`).map((d) => d.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] ?? 0) + i));
+    // Nothing waits in any queue of the relay (ours among them; earlier viewers of this file may not be gone yet).
+    expect((await relay(hello.relay).stats()).queued.every((n) => n === 0)).toBe(true);
+    // An ack from a viewer that did not opt in changes nothing.
+    viewer.send({ action: 'ack', frames: 3 });
+    await post(eventType, 1, `${eventType}-r7`, project);
+    await viewer.waitFor(isDeltaOf(`metrics:${eventType}`, (d) => d.value === 7));
+    expect(viewer.closed).toBeNull();
+    viewer.close();
+  });
+
   it(`closes a viewer whose queue exceeds the bound with ${LIVE_CLOSE.slowViewer}; it resumes with lastSeq`, async () => {
     const [a, b, c] = [uniqueEventType('sa'), uniqueEventType('sb'), uniqueEventType('sc')];
     const slow = await connect('&ack=1');
