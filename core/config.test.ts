@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readConfig, type ConfigVars } from './config.ts';
+import { configOf, readConfig, type ConfigVars } from './config.ts';
 
 describe('readConfig', () => {
   it('uses the defaults when nothing is set', () => {
@@ -10,6 +10,8 @@ describe('readConfig', () => {
       flushIntervalMs: 5_000,
       maxEventsPerRequest: 1000,
       maxBodyBytes: 1_048_576,
+      maxFutureSkewMs: 300_000,
+      maxEventAgeMs: 7 * 86_400_000,
     });
   });
 
@@ -21,6 +23,8 @@ describe('readConfig', () => {
       FLUSH_INTERVAL_SECONDS: '',
       MAX_EVENTS_PER_REQUEST: '',
       MAX_BODY_BYTES: '',
+      MAX_FUTURE_SKEW_SECONDS: '',
+      MAX_EVENT_AGE_SECONDS: '',
     };
     expect(readConfig(vars)).toEqual(readConfig({}));
   });
@@ -34,6 +38,8 @@ describe('readConfig', () => {
         FLUSH_INTERVAL_SECONDS: '2',
         MAX_EVENTS_PER_REQUEST: '50',
         MAX_BODY_BYTES: '2048',
+        MAX_FUTURE_SKEW_SECONDS: '30',
+        MAX_EVENT_AGE_SECONDS: '3600',
       }),
     ).toEqual({
       shardCount: 4,
@@ -42,6 +48,8 @@ describe('readConfig', () => {
       flushIntervalMs: 2000,
       maxEventsPerRequest: 50,
       maxBodyBytes: 2048,
+      maxFutureSkewMs: 30_000,
+      maxEventAgeMs: 3_600_000,
     });
   });
 
@@ -53,6 +61,10 @@ describe('readConfig', () => {
     expect(readConfig({ MAX_EVENTS_PER_REQUEST: '100000' }).maxEventsPerRequest).toBe(100_000);
     expect(readConfig({ MAX_BODY_BYTES: '1024' }).maxBodyBytes).toBe(1024);
     expect(readConfig({ MAX_BODY_BYTES: String(100 * 1_048_576) }).maxBodyBytes).toBe(100 * 1_048_576);
+    expect(readConfig({ MAX_FUTURE_SKEW_SECONDS: '0' }).maxFutureSkewMs).toBe(0);
+    expect(readConfig({ MAX_FUTURE_SKEW_SECONDS: '86400' }).maxFutureSkewMs).toBe(86_400_000);
+    expect(readConfig({ MAX_EVENT_AGE_SECONDS: '60' }).maxEventAgeMs).toBe(60_000);
+    expect(readConfig({ MAX_EVENT_AGE_SECONDS: String(30 * 86_400) }).maxEventAgeMs).toBe(30 * 86_400_000);
   });
 
   it('throws with the variable name for non-numeric, non-integer and out-of-range values', () => {
@@ -76,6 +88,11 @@ describe('readConfig', () => {
       ['MAX_EVENTS_PER_REQUEST', '100001'],
       ['MAX_BODY_BYTES', '1023'],
       ['MAX_BODY_BYTES', String(100 * 1_048_576 + 1)],
+      ['MAX_FUTURE_SKEW_SECONDS', '-1'],
+      ['MAX_FUTURE_SKEW_SECONDS', '86401'],
+      ['MAX_FUTURE_SKEW_SECONDS', '5m'],
+      ['MAX_EVENT_AGE_SECONDS', '59'],
+      ['MAX_EVENT_AGE_SECONDS', String(30 * 86_400 + 1)],
     ];
     for (const [name, value] of cases) {
       expect(() => readConfig({ [name]: value }), `${name}=${value}`).toThrow(name);
@@ -89,5 +106,13 @@ describe('readConfig', () => {
     for (const bad of [7, 8, 9, 11, 13, 25, 45, 59]) {
       expect(() => readConfig({ WINDOW_SECONDS: String(bad) }), String(bad)).toThrow(/WINDOW_SECONDS.*divide 60/);
     }
+  });
+
+  it('configOf parses an env once and returns the same settings', () => {
+    const env = { SHARD_COUNT: '8', MAX_EVENT_AGE_SECONDS: '600' };
+    const first = configOf(env);
+    expect(first).toEqual(readConfig(env));
+    expect(configOf(env)).toBe(first);
+    expect(configOf({ SHARD_COUNT: '8' })).not.toBe(first);
   });
 });

@@ -3,6 +3,8 @@
  * edge Worker and the Durable Objects read settings the same way, and bad
  * values fail loudly instead of becoming NaN.
  */
+import { DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MAX_FUTURE_SKEW_MS } from './limits.ts';
+
 export interface RuntimeConfig {
   shardCount: number;
   windowMs: number;
@@ -10,6 +12,10 @@ export interface RuntimeConfig {
   flushIntervalMs: number;
   maxEventsPerRequest: number;
   maxBodyBytes: number;
+  /** Events timed further ahead than this are rejected (timestamp_in_future): client clock bugs. */
+  maxFutureSkewMs: number;
+  /** Events older than this are rejected (timestamp_too_old) and only counted. */
+  maxEventAgeMs: number;
 }
 
 export interface ConfigVars {
@@ -19,6 +25,8 @@ export interface ConfigVars {
   FLUSH_INTERVAL_SECONDS?: string;
   MAX_EVENTS_PER_REQUEST?: string;
   MAX_BODY_BYTES?: string;
+  MAX_FUTURE_SKEW_SECONDS?: string;
+  MAX_EVENT_AGE_SECONDS?: string;
 }
 
 export function readConfig(vars: ConfigVars): RuntimeConfig {
@@ -32,7 +40,25 @@ export function readConfig(vars: ConfigVars): RuntimeConfig {
     flushIntervalMs: integerVar('FLUSH_INTERVAL_SECONDS', vars.FLUSH_INTERVAL_SECONDS, 5, 1, 3600) * 1000,
     maxEventsPerRequest: integerVar('MAX_EVENTS_PER_REQUEST', vars.MAX_EVENTS_PER_REQUEST, 1000, 1, 100_000),
     maxBodyBytes: integerVar('MAX_BODY_BYTES', vars.MAX_BODY_BYTES, 1_048_576, 1024, 100 * 1_048_576),
+    maxFutureSkewMs: integerVar('MAX_FUTURE_SKEW_SECONDS', vars.MAX_FUTURE_SKEW_SECONDS, DEFAULT_MAX_FUTURE_SKEW_MS / 1000, 0, 86_400) * 1000,
+    // At least a minute (an SDK's batching and retries); at most 30 days, well inside the rollups' TTL.
+    maxEventAgeMs: integerVar('MAX_EVENT_AGE_SECONDS', vars.MAX_EVENT_AGE_SECONDS, DEFAULT_MAX_EVENT_AGE_MS / 1000, 60, 30 * 86_400) * 1000,
   };
+}
+
+const cachedConfigs = new WeakMap<object, RuntimeConfig>();
+
+/**
+ * readConfig for a Worker's env, parsed once per env object: the edge reads
+ * its settings on every request, and an isolate keeps one env.
+ */
+export function configOf(vars: ConfigVars): RuntimeConfig {
+  let config = cachedConfigs.get(vars);
+  if (config === undefined) {
+    config = readConfig(vars);
+    cachedConfigs.set(vars, config);
+  }
+  return config;
 }
 
 /** A whole-number Worker var within bounds; bad values fail loudly instead of becoming NaN. */

@@ -1,5 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { postJson, readGet, request, uniqueEventType, writeHeaders } from './helpers.ts';
+import { app } from '../../workers/index.ts';
+import { BASE, postJson, readGet, request, uniqueEventType, writeHeaders } from './helpers.ts';
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -138,5 +141,48 @@ describe('POST /v1/events input handling', () => {
 
   it('answers a plain GET on /v1/live with 426', async () => {
     await expectError(await readGet('/v1/live'), 426, 'upgrade_required');
+  });
+});
+
+describe('configurable timestamp bounds', () => {
+  /** The real Worker with some vars changed (a deployment with other settings). */
+  async function postWithVars(vars: Partial<Env>, body: unknown): Promise<Response> {
+    const ctx = createExecutionContext();
+    const init = { method: 'POST', headers: { 'Content-Type': 'application/json', ...writeHeaders() }, body: JSON.stringify(body) };
+    const response = await app.request(`${BASE}/v1/events`, init, { ...env, ...vars }, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  it('MAX_FUTURE_SKEW_SECONDS and MAX_EVENT_AGE_SECONDS move the per-event limits', async () => {
+    const eventType = uniqueEventType('bounds');
+    const now = Date.now();
+    const events = [
+      { eventType, timestamp: now + 60_000 }, // 1 min ahead
+      { eventType, timestamp: now - 2 * 3600_000 }, // 2 h old
+      { eventType, timestamp: now - 1000 },
+    ];
+    // Defaults (5 min skew, 7 days): all three pass.
+    const defaults: { accepted: number; rejected: unknown[] } = await (await postWithVars({}, { events })).json();
+    expect(defaults).toMatchObject({ accepted: 3, rejected: [] });
+    // 30 s skew, 1 h age: the first two are rejected, each with its reason and the configured bound.
+    const strict = await postWithVars({ MAX_FUTURE_SKEW_SECONDS: '30', MAX_EVENT_AGE_SECONDS: '3600' }, { events: events.map((e, i) => ({ ...e, eventId: `${eventType}-s${i}` })) });
+    expect(strict.status).toBe(202);
+    const body: { accepted: number; rejected: Array<{ index: number; code: string; message: string }> } = await strict.json();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected.map(({ index, code }) => [index, code])).toEqual([
+      [0, 'timestamp_in_future'],
+      [1, 'timestamp_too_old'],
+    ]);
+    expect(body.rejected[0]?.message).toContain('30 s');
+    expect(body.rejected[1]?.message).toContain('3600 s');
+  });
+
+  it('refuses a bad value loudly (500 without details), never silently using NaN', async () => {
+    const response = await postWithVars({ MAX_EVENT_AGE_SECONDS: 'a week' }, { eventType: 'x', timestamp: Date.now() });
+    expect(response.status).toBe(500);
+    const body: { error: { code: string; message: string } } = await response.json();
+    expect(body.error.code).toBe('internal_error');
+    expect(JSON.stringify(body)).not.toContain('a week');
   });
 });
