@@ -35,6 +35,12 @@
  *   Cloudflare the shards run elsewhere; this target separates the edge's own
  *   cost (auth, body, validation, enrichment, sharding, the RPCs' argument
  *   serialization) from the shards'.
+ * - "validate + enrich": bench/fixtures/validate-enrich-worker.ts in the same
+ *   workerd runs the edge's validation and enrichment calls over the same
+ *   bodies many times per request; workerd's CPU time around those requests,
+ *   minus requests that only parse, divided by the events, is the
+ *   validation + enrichment cost per event (for the bench's server-key
+ *   batches and for browser-key batches with UA, cf geo and a visitor id).
  *
  * Load: `concurrency` closed client loops in this Node process (undici, keep-
  * alive), each POSTing 100-event batches (several event types, dimensions and
@@ -55,14 +61,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyMigrations } from '../scripts/migrate.ts';
 import { spawnClickHouseDevServer } from '../scripts/lib/spawn-clickhouse.ts';
-import { bundleRealWorker, ROOT } from './lib/bundle.ts';
+import { bundleFixture, bundleRealWorker, ROOT } from './lib/bundle.ts';
 import { onCleanup, runBench, tempDir } from './lib/cleanup.ts';
 import { makeBatchFactory } from './lib/events.ts';
 import { runLoad, type LoadResult, type Target } from './lib/load.ts';
 import { machineInfo } from './lib/machine.ts';
 import { startMiniflare } from './lib/miniflare.ts';
 import { startCpuProfile, type ProfileSummary } from './lib/profile.ts';
-import { round } from './lib/stats.ts';
+import { cpuSeconds } from './lib/proc.ts';
+import { median, round } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -191,6 +198,7 @@ async function main(): Promise<void> {
   const persist = flags.storage === 'tmpfs' ? await tempDir('ingest-do', '/dev/shm') : path.join(tmp, 'miniflare');
   await mkdir(persist, { recursive: true });
   const fixture = (name: string): string => path.join(ROOT, 'bench', 'fixtures', name);
+  const validateEnrichScript = await bundleFixture(fixture('validate-enrich-worker.ts'), path.join(tmp, 'validate-enrich-worker.js'));
   const compat = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
   t = performance.now();
   const { mf, origin, workerdPids, dispose } = await startMiniflare({
@@ -202,6 +210,14 @@ async function main(): Promise<void> {
       { ...options, name: 'edge-only', modules: true, scriptPath: bundle, modulesRoot: path.dirname(bundle), bindings, ratelimits: unlimited, durableObjects: sharedObjects },
       { name: 'stub-shards', modules: true, scriptPath: fixture('stub-shard-worker.js'), ...compat, durableObjects: { SHARD_AGGREGATOR: { className: 'ShardAggregator', useSQLite: true } } },
       { name: 'baseline', modules: true, scriptPath: fixture('baseline-worker.js'), ...compat },
+      {
+        name: 'validate-enrich',
+        modules: true,
+        scriptPath: validateEnrichScript,
+        modulesRoot: path.dirname(validateEnrichScript),
+        ...compat,
+        ratelimits: { RATE_LIMITER: { namespace_id: '9999', simple: { limit: 1_000_000_000, period: 10 } } },
+      },
     ],
   } as never);
   log(`workerd up at ${origin} (pids ${workerdPids.join(',') || 'unknown'}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -241,6 +257,14 @@ async function main(): Promise<void> {
     const text = await response.text();
     if (countItems(response.status, text) !== BATCH) throw new Error(`${name}: sanity batch answered ${response.status}: ${text.slice(0, 500)}`);
   }
+
+  // Validation + enrichment per event, before any load (nothing else runs in workerd then).
+  const validateEnrich = await measureValidateEnrich(origin, makeBody, workerdPids, quick);
+  log(
+    `validate + enrich: ${validateEnrich?.server_ns_per_event ?? '?'} ns/event (server key), ` +
+      `${validateEnrich?.public_ns_per_event ?? '?'} ns/event (browser key: UA, geo, visitor id); ` +
+      `local rate limiter: ${validateEnrich?.local_rate_limit_ms_per_call ?? '?'} ms CPU per call`,
+  );
 
   // 5. Load: at each level every target runs once, in an order that rotates from level to level.
   const phases: Array<{ concurrency: number } & Record<TargetName, LoadResult>> = [];
@@ -313,6 +337,12 @@ async function main(): Promise<void> {
   console.log(`  ratio = Worker best ${worker.result.items_per_s} / baseline best ${baseline.result.items_per_s} events/s = ${ratio.toFixed(3)} (target >= ${TARGET_RATIO})`);
   console.log(`  edge only (shards stubbed): ${edge.result.items_per_s} events/s, ratio ${edgeRatio.toFixed(3)}`);
   console.log(`  ClickHouse: ${flushed ?? '?'} events flushed by shard alarms by the end of the run`);
+  if (validateEnrich !== null) {
+    console.log(
+      `  validate + enrich in workerd: ${validateEnrich.server_ns_per_event} ns/event (server key), ${validateEnrich.public_ns_per_event} ns/event (browser key); ` +
+        `local rate limiter simulation: ${validateEnrich.local_rate_limit_ms_per_call} ms CPU per call (native on Cloudflare)`,
+    );
+  }
   if (profile !== null) {
     console.log(`\nCPU profile of ${profile.target} (${profile.samples} samples, ${profile.idle_pct}% idle; % of busy time)`);
     console.log('   self%  total%  function (bundle line)');
@@ -360,6 +390,21 @@ async function main(): Promise<void> {
     edge_only_p99_ms: edge.result.latency.p99_ms,
     edge_only_workerd_cpu_ms_per_request: edge.result.server_cpu_ms_per_request,
     edge_only_cpu_ratio: cpuRatio(edge.result, baseline.result),
+    /**
+     * Edge-only CPU less the local Rate Limiting simulation (one call per
+     * request for the bench's server key): Miniflare answers each limit() with
+     * a Durable Object request, the platform natively; what is left is the
+     * edge's own work plus the shard RPCs.
+     */
+    edge_only_workerd_cpu_ms_per_request_less_local_rate_limiter:
+      edge.result.server_cpu_ms_per_request !== null && validateEnrich !== null
+        ? round(edge.result.server_cpu_ms_per_request - validateEnrich.local_rate_limit_ms_per_call, 3)
+        : null,
+    /** The edge's validation + enrichment per event in workerd (server-key batches, as loaded here). */
+    validate_enrich_ns_per_event: validateEnrich?.server_ns_per_event ?? null,
+    /** The same for browser-key batches: UA parse, cf geo, bot check, visitor-id HMAC once per request. */
+    validate_enrich_public_ns_per_event: validateEnrich?.public_ns_per_event ?? null,
+    validate_enrich: validateEnrich,
     batch: BATCH,
     concurrency: worker.concurrency,
     baseline_concurrency: baseline.concurrency,
@@ -382,6 +427,79 @@ async function main(): Promise<void> {
     duration_s: round((performance.now() - started) / 1000, 4),
   };
   console.log(JSON.stringify(result));
+}
+
+interface ValidateEnrichResult {
+  server_ns_per_event: number;
+  public_ns_per_event: number;
+  /** One call of the locally simulated Rate Limiting binding (a Durable Object request in Miniflare; native on Cloudflare). */
+  local_rate_limit_ms_per_call: number;
+  /** Parse-only CPU per request (subtracted), in ms. */
+  parse_ms_per_request: number;
+  events_per_request: number;
+  reps_per_request: number;
+  requests_per_sample: number;
+  samples: number;
+  method: string;
+}
+
+/**
+ * workerd CPU seconds for `requests` sequential POSTs to the validate-enrich
+ * fixture; /proc counts in 10 ms ticks, so each sample spans about a second.
+ */
+async function measureValidateEnrich(origin: string, makeBody: () => string, pids: number[], quick: boolean): Promise<ValidateEnrichResult | null> {
+  // ~600k events per sample: a 10 ms tick is then ~17 ns/event.
+  const reps = 300;
+  const requests = quick ? 20 : 40;
+  const samples = quick ? 3 : 5;
+  const bodies = Array.from({ length: requests }, () => makeBody());
+  const events = (JSON.parse(bodies[0] ?? '[]') as unknown[]).length;
+  const limitCalls = 50;
+  const repsOf = (kind: 'parse' | 'server' | 'public' | 'limit'): number => (kind === 'parse' ? 0 : kind === 'limit' ? limitCalls : reps);
+  const cpuFor = async (kind: 'parse' | 'server' | 'public' | 'limit'): Promise<number | null> => {
+    const before = cpuSeconds(pids);
+    for (const body of bodies) {
+      const response = await fetch(`${origin}/?kind=${kind}&reps=${repsOf(kind)}`, {
+        method: 'POST',
+        headers: { 'MF-Route-Override': 'validate-enrich', 'Content-Type': 'application/json' },
+        body,
+      });
+      const answer = (await response.json()) as { events?: unknown };
+      const expected = kind === 'parse' ? 0 : kind === 'limit' ? limitCalls : reps * events;
+      if (answer.events !== expected) throw new Error(`validate-enrich ${kind}: expected ${expected}, got ${String(answer.events)}`);
+    }
+    const after = cpuSeconds(pids);
+    return before === null || after === null ? null : after - before;
+  };
+  // One warm-up round (JIT, UA cache, HMAC key import), then interleaved samples.
+  for (const kind of ['parse', 'server', 'public', 'limit'] as const) await cpuFor(kind);
+  const perEvent: Record<'server' | 'public', number[]> = { server: [], public: [] };
+  const parse: number[] = [];
+  const limitMs: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const base = await cpuFor('parse');
+    if (base === null) return null;
+    parse.push(base);
+    for (const kind of ['server', 'public'] as const) {
+      const total = await cpuFor(kind);
+      if (total === null) return null;
+      perEvent[kind].push(((total - base) * 1e9) / (requests * reps * events));
+    }
+    const limited = await cpuFor('limit');
+    if (limited === null) return null;
+    limitMs.push(((limited - base) * 1000) / (requests * limitCalls));
+  }
+  return {
+    server_ns_per_event: Math.round(median(perEvent.server)),
+    public_ns_per_event: Math.round(median(perEvent.public)),
+    local_rate_limit_ms_per_call: round(median(limitMs), 3),
+    parse_ms_per_request: round((median(parse) * 1000) / requests, 3),
+    events_per_request: events,
+    reps_per_request: reps,
+    requests_per_sample: requests,
+    samples,
+    method: 'workerd process CPU (/proc, 10 ms ticks) for validate+enrich x reps per request, minus parse-only requests; median of samples',
+  };
 }
 
 /** Events of `projectId` already in ClickHouse's rollups; null if the query fails (e.g. a schema change). */

@@ -68,14 +68,32 @@ export function extractEventList(body: unknown): BatchShape {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.\-]*$/;
+/** Any surrogate code unit: cheap to scan for, and absent from almost all real text. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 /** A lone UTF-16 surrogate: legal in JSON text, but not encodable as UTF-8 downstream. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function isWellFormedText(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  // The lookaround pattern is several times slower; most text has no surrogate at all.
+  return !SURROGATE.test(text) || !LONE_SURROGATE.test(text);
 }
 /** Keys that would poison a plain object if ever merged into one. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Identifiers (event types, dimension keys) already checked: the same few
+ * names repeat on almost every event. Bounded; once full it stops learning
+ * rather than evicting, so junk names cannot thrash it (they are just checked).
+ */
+const knownIdentifiers = new Set<string>();
+const KNOWN_IDENTIFIERS_MAX = 4096;
+
+function isIdentifier(text: string, maxLength: number): boolean {
+  if (knownIdentifiers.has(text)) return text.length <= maxLength;
+  if (text.length === 0 || text.length > maxLength || !IDENTIFIER.test(text)) return false;
+  if (knownIdentifiers.size < KNOWN_IDENTIFIERS_MAX) knownIdentifiers.add(text);
+  return true;
+}
 
 export type EventResult = { ok: true; event: ValidEvent } | { ok: false; code: string; message: string };
 
@@ -86,7 +104,7 @@ export function validateEvent(raw: unknown, options: ValidationOptions): EventRe
   if (typeof eventType !== 'string' || eventType.length === 0) {
     return reject('invalid_event_type', 'eventType is required and must be a non-empty string.');
   }
-  if (eventType.length > EVENT_TYPE_MAX_LENGTH || !IDENTIFIER.test(eventType)) {
+  if (!isIdentifier(eventType, EVENT_TYPE_MAX_LENGTH)) {
     return reject(
       'invalid_event_type',
       `eventType must be at most ${EVENT_TYPE_MAX_LENGTH} characters of letters, digits, '_', '.', '-'.`,
@@ -132,8 +150,7 @@ export function validateEvent(raw: unknown, options: ValidationOptions): EventRe
   // Seed 003 carries userId inside dimensions; it identifies a user, it is not
   // a dimension (its cardinality would explode the rollups).
   let userId: string | null = null;
-  const rawUserId = raw.userId ?? dimensions.userId;
-  delete dimensions.userId;
+  const rawUserId = raw.userId ?? dimensionsResult.userId;
   if (rawUserId !== undefined && rawUserId !== null) {
     if (
       typeof rawUserId !== 'string' ||
@@ -149,25 +166,29 @@ export function validateEvent(raw: unknown, options: ValidationOptions): EventRe
   return { ok: true, event: { eventId, eventType, timestampMs: timestamp, value, userId, dimensions } };
 }
 
-type DimensionsResult = { ok: true; dimensions: Record<string, string> } | { ok: false; code: string; message: string };
+type DimensionsResult =
+  | { ok: true; dimensions: Record<string, string>; userId: string | undefined }
+  | { ok: false; code: string; message: string };
 
 function parseDimensions(raw: unknown): DimensionsResult {
   // A plain object (RPC's structured clone refuses null-prototype ones); the
   // keys that could reach the prototype are rejected below.
   const dimensions: Record<string, string> = {};
-  if (raw === undefined || raw === null) return { ok: true, dimensions };
+  if (raw === undefined || raw === null) return { ok: true, dimensions, userId: undefined };
   if (!isPlainObject(raw)) return reject('invalid_dimensions', 'dimensions must be an object of string values.');
-  const entries = Object.entries(raw);
-  if (entries.length > MAX_DIMENSIONS) {
+  const keys = Object.keys(raw);
+  if (keys.length > MAX_DIMENSIONS) {
     return reject('too_many_dimensions', `An event may carry at most ${MAX_DIMENSIONS} dimensions.`);
   }
-  for (const [key, value] of entries) {
-    if (FORBIDDEN_KEYS.has(key) || key.length > DIMENSION_KEY_MAX_LENGTH || !IDENTIFIER.test(key)) {
+  let userId: string | undefined;
+  for (const key of keys) {
+    if (FORBIDDEN_KEYS.has(key) || !isIdentifier(key, DIMENSION_KEY_MAX_LENGTH)) {
       return reject(
         'invalid_dimension_key',
         `Dimension keys must be identifiers of at most ${DIMENSION_KEY_MAX_LENGTH} characters.`,
       );
     }
+    const value = raw[key];
     let text: string;
     if (typeof value === 'string') text = value;
     else if (typeof value === 'boolean') text = String(value);
@@ -179,9 +200,11 @@ function parseDimensions(raw: unknown): DimensionsResult {
     if (text.length > DIMENSION_VALUE_MAX_LENGTH) {
       return reject('invalid_dimension_value', `Dimension "${key}" is longer than ${DIMENSION_VALUE_MAX_LENGTH} characters.`);
     }
-    dimensions[key] = text;
+    // Set aside rather than added then deleted: delete would turn the object into a slow dictionary.
+    if (key === 'userId') userId = text;
+    else dimensions[key] = text;
   }
-  return { ok: true, dimensions };
+  return { ok: true, dimensions, userId };
 }
 
 /** Epoch seconds (< 1e11), epoch milliseconds, or an ISO-8601 string with a zone. */

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { hashKey, isOriginAllowed, looksLikeKey, type KeyKind } from '../core/keys.ts';
+import { LruMap } from '../core/lru.ts';
 import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
 import { REGISTRY_NAME } from '../durable-objects/ProjectRegistry.ts';
 import type { AppEnv } from './app-env.ts';
@@ -8,8 +9,19 @@ import { ApiError } from './errors.ts';
 /** How long an isolate trusts a key lookup: revocation reaches every edge within this. */
 const KEY_CACHE_TTL_MS = 30_000;
 const NEGATIVE_CACHE_TTL_MS = 5_000;
-const KEY_CACHE_MAX = 10_000;
-const keyCache = new Map<string, { record: KeyRecord | null; expiresAt: number }>();
+
+/** A resolved key: its project and kind, plus its SHA-256 (the rate limiter's key; never the key itself). */
+export interface AuthenticatedKey extends KeyRecord {
+  keyHash: string;
+}
+
+/**
+ * Two caches, so unknown keys can never push out known ones: a flood of
+ * random keys only churns `unknownKeys`. Keyed by the key itself, so a hit
+ * costs no hashing; the keys are in every request anyway, and only in memory.
+ */
+const knownKeys = new LruMap<string, { auth: AuthenticatedKey; expiresAt: number }>(10_000);
+const unknownKeys = new LruMap<string, number>(2_000);
 
 /**
  * The API key of a request: `Authorization: Bearer <key>`, Basic auth with
@@ -35,22 +47,29 @@ export function extractKey(request: Request): string | null {
   return url.searchParams.get('key') ?? url.searchParams.get('writeKey');
 }
 
-/** Resolves a key to its project, with a short per-isolate cache in front of the registry. */
-export async function resolveKey(env: Env, key: string): Promise<KeyRecord | null> {
+/** Resolves a key to its project, with short per-isolate caches in front of the registry. */
+export async function resolveKey(env: Env, key: string): Promise<AuthenticatedKey | null> {
+  const now = Date.now();
+  const known = knownKeys.get(key);
+  if (known !== undefined && known.expiresAt > now) return known.auth;
+  const unknownUntil = unknownKeys.peek(key);
+  if (unknownUntil !== undefined && unknownUntil > now) return null;
   if (!looksLikeKey(key)) return null;
   const keyHash = await hashKey(key);
-  const now = Date.now();
-  const cached = keyCache.get(keyHash);
-  if (cached !== undefined && cached.expiresAt > now) return cached.record;
   const registry = env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME));
   const record = await registry.lookupKey(keyHash);
-  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-  keyCache.set(keyHash, { record, expiresAt: now + (record === null ? NEGATIVE_CACHE_TTL_MS : KEY_CACHE_TTL_MS) });
-  return record;
+  if (record === null) {
+    knownKeys.delete(key);
+    unknownKeys.set(key, now + NEGATIVE_CACHE_TTL_MS);
+    return null;
+  }
+  const auth: AuthenticatedKey = { ...record, keyHash };
+  knownKeys.set(key, { auth, expiresAt: now + KEY_CACHE_TTL_MS });
+  return auth;
 }
 
 /** Checks a key against the kinds an endpoint accepts; throws the right 401/403. */
-export async function authenticate(c: Context<AppEnv>, kinds: readonly KeyKind[], key: string | null = extractKey(c.req.raw)): Promise<KeyRecord> {
+export async function authenticate(c: Context<AppEnv>, kinds: readonly KeyKind[], key: string | null = extractKey(c.req.raw)): Promise<AuthenticatedKey> {
   if (key === null || key === '') throw new ApiError(401, 'missing_key', 'Send an API key: Authorization: Bearer <key>.');
   const record = await resolveKey(c.env, key);
   if (record === null) throw new ApiError(401, 'invalid_key', 'The API key is unknown or revoked.');

@@ -16,13 +16,21 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
     throw new ApiError(415, 'unsupported_encoding', 'Content-Encoding must be gzip, deflate or none.');
   }
-  const declared = Number(request.headers.get('Content-Length') ?? '0');
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  let stream = request.body;
-  if (stream !== null && encoding !== 'identity') stream = stream.pipeThrough(new DecompressionStream(encoding));
+  const lengthHeader = request.headers.get('Content-Length');
+  const declared = lengthHeader === null ? null : Number(lengthHeader);
+  if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes);
   let bytes: Uint8Array;
   try {
-    bytes = await readLimited(stream, maxBytes);
+    if (encoding === 'identity' && declared !== null && Number.isSafeInteger(declared)) {
+      // Framing bounds a body with a Content-Length to that length: read it in one
+      // native call (a chunk loop in JS costs more than parsing the JSON). Checked anyway.
+      bytes = new Uint8Array(await request.arrayBuffer());
+      if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+    } else {
+      let stream = request.body;
+      if (stream !== null && encoding !== 'identity') stream = stream.pipeThrough(new DecompressionStream(encoding));
+      bytes = await readLimited(stream, maxBytes);
+    }
   } catch (error) {
     if (error instanceof ApiError) throw error;
     throw new ApiError(400, 'malformed_body', `The request body could not be decoded as ${encoding}.`);

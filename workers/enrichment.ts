@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { isBot } from '../core/bots.ts';
-import { enrichEvent, type EnrichedEvent } from '../core/enrich.ts';
+import { createEnricher, type EnrichedEvent } from '../core/enrich.ts';
 import type { ValidEvent } from '../core/events.ts';
 import { geoFromCf } from '../core/geo.ts';
 import { saltDay, visitorId } from '../core/visitor-id.ts';
@@ -12,18 +12,16 @@ import type { AppEnv } from './app-env.ts';
 export const FORWARDED_IP_HEADER = 'X-Edgepulse-Client-Ip';
 export const FORWARDED_UA_HEADER = 'X-Edgepulse-User-Agent';
 
-const saltCache = new Map<string, Promise<string>>();
+/** Resolved salts by day (values, not promises: a promise must not outlive the request whose I/O settles it). */
+const saltCache = new Map<string, string>();
 
 /** Today's salt, fetched from the registry once per isolate per day. */
-function dailySalt(env: Env, day: string): Promise<string> {
-  let salt = saltCache.get(day);
-  if (salt === undefined) {
-    salt = env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME)).dailySalt(day);
-    // Forget a failed lookup so the next request tries again.
-    salt.catch(() => saltCache.delete(day));
-    if (saltCache.size > 4) saltCache.clear();
-    saltCache.set(day, salt);
-  }
+async function dailySalt(env: Env, day: string): Promise<string> {
+  const cached = saltCache.get(day);
+  if (cached !== undefined) return cached;
+  const salt = await env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME)).dailySalt(day);
+  if (saltCache.size >= 4) saltCache.clear();
+  saltCache.set(day, salt);
   return salt;
 }
 
@@ -50,6 +48,6 @@ export async function enrichBatch(c: Context<AppEnv>, auth: KeyRecord, events: r
       console.warn('Visitor id unavailable:', error instanceof Error ? error.message : error);
     }
   }
-  const context = { receivedAtMs, keyKind, userAgent, geo: keyKind === 'public' ? geoFromCf(cf) : geoFromCf(undefined), visitorId: visitor, bot };
-  return events.map((event) => enrichEvent(event, context));
+  const enrich = createEnricher({ receivedAtMs, keyKind, userAgent, geo: keyKind === 'public' ? geoFromCf(cf) : geoFromCf(undefined), visitorId: visitor, bot });
+  return events.map(enrich);
 }

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import { READ_KINDS } from '../core/keys.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireAdmin, requireKey } from './auth.ts';
+import { apiCors } from './cors.ts';
 import { handleError, handleNotFound } from './errors.ts';
 import { createKey, createProject, revokeKey } from './routes/admin.ts';
 import { postEvents } from './routes/events.ts';
@@ -10,6 +10,7 @@ import { getHealth } from './routes/health.ts';
 import { getLive } from './routes/live.ts';
 import { postLiveToken } from './routes/live-token.ts';
 import { getCatalog, getMetrics } from './routes/metrics.ts';
+import { getActiveUsers } from './query/active-users.ts';
 import { postSegmentBatch, postSegmentMessage, SEGMENT_MESSAGE_PATHS } from './routes/segment.ts';
 
 export { Broadcast } from '../durable-objects/Broadcast.ts';
@@ -20,18 +21,7 @@ export { ShardAggregator } from '../durable-objects/ShardAggregator.ts';
 
 export const app = new Hono<AppEnv>();
 
-// Keys, not cookies, authorize every call, so any origin may make the request;
-// public keys are additionally held to their project's Origin allow-list.
-app.use(
-  '/v1/*',
-  cors({
-    origin: (origin) => origin,
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
-    exposeHeaders: ['Retry-After'],
-    maxAge: 86_400,
-  }),
-);
+app.use('/v1/*', apiCors());
 
 app.post('/v1/events', postEvents);
 // Segment Tracking API: batch, single calls, and analytics.js's one-letter short paths.
@@ -40,6 +30,7 @@ app.post('/v1/b', postSegmentBatch);
 app.on('POST', SEGMENT_MESSAGE_PATHS, postSegmentMessage);
 app.get('/v1/metrics', requireKey(READ_KINDS), getMetrics);
 app.get('/v1/catalog', requireKey(READ_KINDS), getCatalog);
+app.get('/v1/active-users', requireKey(READ_KINDS), getActiveUsers);
 // Viewer token or read key; getLive checks either (a token before any Durable Object is touched).
 app.get('/v1/live', getLive);
 app.post('/v1/live/token', requireKey(READ_KINDS), postLiveToken);

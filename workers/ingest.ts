@@ -1,12 +1,15 @@
 import type { Context } from 'hono';
-import { readConfig } from '../core/config.ts';
+import { configOf } from '../core/config.ts';
 import { parseBackpressure } from '../core/backpressure.ts';
 import type { EnrichedEvent } from '../core/enrich.ts';
 import { validateBatch, type EventRejection } from '../core/events.ts';
 import { uuidv7 } from '../core/ids.ts';
+import { LruMap } from '../core/lru.ts';
+import type { ShardIngestRequest } from '../core/protocol.ts';
 import { groupByShard, shardObjectName } from '../core/shard.ts';
 import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
 import type { AppEnv } from './app-env.ts';
+import type { AuthenticatedKey } from './auth.ts';
 import { enrichBatch } from './enrichment.ts';
 import { ApiError } from './errors.ts';
 
@@ -14,8 +17,8 @@ import { ApiError } from './errors.ts';
 const RATE_LIMIT_RETRY_AFTER_S = 10;
 
 /** Per write key; runs before the body is read, so a limited request costs no parsing and no shard call. */
-export async function enforceRateLimit(c: Context<AppEnv>, auth: KeyRecord, keyHash: string): Promise<void> {
-  const { success } = await c.env.INGEST_RATE_LIMITER.limit({ key: `${auth.projectId}:${keyHash}` });
+export async function enforceRateLimit(c: Context<AppEnv>, auth: AuthenticatedKey): Promise<void> {
+  const { success } = await c.env.INGEST_RATE_LIMITER.limit({ key: `${auth.projectId}:${auth.keyHash}` });
   if (!success) {
     throw new ApiError(429, 'rate_limited', 'Too many requests for this key; slow down.', { 'Retry-After': String(RATE_LIMIT_RETRY_AFTER_S) });
   }
@@ -30,36 +33,73 @@ export interface IngestResponseBody {
 }
 
 /**
+ * Shard object ids by name. An id is a plain value (not an I/O object), so it
+ * may outlive the request that derived it; deriving one hashes the name, and a
+ * 16-shard request would otherwise do that 16 times.
+ */
+const shardIds = new LruMap<string, DurableObjectId>(4096);
+
+function shardStub(env: Env, projectId: string, shard: number) {
+  const name = shardObjectName(projectId, shard);
+  let id = shardIds.get(name);
+  if (id === undefined) {
+    id = env.SHARD_AGGREGATOR.idFromName(name);
+    shardIds.set(name, id);
+  }
+  return env.SHARD_AGGREGATOR.get(id);
+}
+
+/**
  * Validates raw events and hands them to their shards, one RPC per shard.
  * Answers 202 only when every shard durably took its part; when a shard
  * fails, answers 503 naming the events to retry (the others are counted, and
  * retrying them anyway is harmless: event ids are deduplicated).
  */
 export async function ingestItems(c: Context<AppEnv>, auth: KeyRecord, items: readonly unknown[]): Promise<Response> {
-  const config = readConfig(c.env);
+  const config = configOf(c.env);
   if (items.length > config.maxEventsPerRequest) {
     throw new ApiError(413, 'too_many_events', `A request may carry at most ${config.maxEventsPerRequest} events.`);
   }
   const receivedAt = Date.now();
-  const { accepted, acceptedIndexes, rejected } = validateBatch(items, { nowMs: receivedAt, newEventId: () => uuidv7(receivedAt) });
+  const { accepted, acceptedIndexes, rejected } = validateBatch(items, {
+    nowMs: receivedAt,
+    maxFutureSkewMs: config.maxFutureSkewMs,
+    maxEventAgeMs: config.maxEventAgeMs,
+    newEventId: () => uuidv7(receivedAt),
+  });
   const enriched = await enrichBatch(c, auth, accepted, receivedAt);
   const indexed = enriched.map((event, i) => ({ event, index: acceptedIndexes[i] ?? -1 }));
 
   // Events of one user (or visitor) share a shard, so per-shard uniques partition users.
-  const byShard = groupByShard(indexed, ({ event }) => event.userId, config.shardCount);
-  const shards = [...byShard];
+  const shards = [...groupByShard(indexed, ({ event }) => event.userId, config.shardCount)];
   const tooOld = rejected.filter((rejection) => rejection.code === 'timestamp_too_old').length;
-  // Too-old rejections are counted per window by a shard; any shard will do, even one with no events.
-  if (tooOld > 0 && shards.length === 0) shards.push([0, []]);
-  const dimensionPolicy = { declared: auth.project.declaredDimensions };
+  // Omitted = every dimension (the shard's default); most projects declare none.
+  const dimensionPolicy = auth.project.declaredDimensions === null ? undefined : { declared: auth.project.declaredDimensions };
+  const shardRequest = (shard: number, events: readonly EnrichedEvent[], rejectedTooOld: number): ShardIngestRequest => ({
+    projectId: auth.projectId,
+    shard,
+    // One JSON string per shard: serializing and sending it costs far less than structured-cloning an array of event objects.
+    eventsJson: JSON.stringify(events),
+    ...(dimensionPolicy !== undefined ? { dimensionPolicy } : {}),
+    ...(rejectedTooOld > 0 ? { rejectedTooOld } : {}),
+  });
+
+  if (tooOld > 0 && shards.length === 0) {
+    // Only too-old events: their count is a health statistic, not data. Sent
+    // after the answer and never awaited by it, so a shard's failure here can
+    // never turn a request with nothing to retry into a 503.
+    const send = shardStub(c.env, auth.projectId, 0)
+      .ingest(shardRequest(0, [], tooOld))
+      .then(
+        () => undefined,
+        (error: unknown) => console.warn(`Too-old count of ${auth.projectId} not recorded:`, error instanceof Error ? error.message : error),
+      );
+    c.executionCtx.waitUntil(send);
+  }
+
   const results = await Promise.allSettled(
-    shards.map(([shard, group], i) => {
-      const stub = c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(auth.projectId, shard)));
-      const events: EnrichedEvent[] = group.map(({ event }) => event);
-      // One JSON string per shard: serializing and sending it costs far less than structured-cloning an array of event objects.
-      const eventsJson = JSON.stringify(events);
-      return stub.ingest({ projectId: auth.projectId, shard, eventsJson, dimensionPolicy, ...(i === 0 && tooOld > 0 ? { rejectedTooOld: tooOld } : {}) });
-    }),
+    // Too-old counts ride along with the first shard's call: no extra RPC.
+    shards.map(([shard, group], i) => shardStub(c.env, auth.projectId, shard).ingest(shardRequest(shard, group.map(({ event }) => event), i === 0 ? tooOld : 0))),
   );
 
   let duplicates = 0;

@@ -1,19 +1,18 @@
 import type { Context } from 'hono';
-import { readConfig } from '../../core/config.ts';
+import { configOf } from '../../core/config.ts';
 import { extractEventList } from '../../core/events.ts';
-import { hashKey, WRITE_KINDS } from '../../core/keys.ts';
+import { WRITE_KINDS } from '../../core/keys.ts';
 import type { AppEnv } from '../app-env.ts';
-import { authenticate, extractKey } from '../auth.ts';
+import { authenticate } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import { ApiError } from '../errors.ts';
 import { enforceRateLimit, ingestItems } from '../ingest.ts';
 
 /** POST /v1/events: one event, an array, or { events: [...] } (seed 003 contract). */
 export async function postEvents(c: Context<AppEnv>): Promise<Response> {
-  const key = extractKey(c.req.raw);
-  const auth = await authenticate(c, WRITE_KINDS, key);
-  await enforceRateLimit(c, auth, await hashKey(key ?? ''));
-  const body = await readJsonBody(c.req.raw, readConfig(c.env).maxBodyBytes);
+  const auth = await authenticate(c, WRITE_KINDS);
+  await enforceRateLimit(c, auth);
+  const body = await readJsonBody(c.req.raw, configOf(c.env).maxBodyBytes);
   const shape = extractEventList(body);
   if (!shape.ok) throw new ApiError(400, shape.code, shape.message);
   return ingestItems(c, auth, shape.items);

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
-import { readConfig } from '../../core/config.ts';
+import { configOf } from '../../core/config.ts';
 import { isPlainObject, type EventRejection } from '../../core/events.ts';
-import { hashKey, WRITE_KINDS } from '../../core/keys.ts';
+import { WRITE_KINDS } from '../../core/keys.ts';
 import {
   mapSegmentMessage,
   parseSegmentBatch,
@@ -14,9 +14,8 @@ import {
   type SegmentRawEvent,
   type SegmentType,
 } from '../../core/segment.ts';
-import type { KeyRecord } from '../../durable-objects/ProjectRegistry.ts';
 import type { AppEnv } from '../app-env.ts';
-import { authenticate, extractKey } from '../auth.ts';
+import { authenticate, extractKey, type AuthenticatedKey } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import { ApiError } from '../errors.ts';
 import { enforceRateLimit, ingestItems } from '../ingest.ts';
@@ -52,7 +51,7 @@ async function ingestSegment(
   type: SegmentType | undefined,
 ): Promise<Response> {
   const receivedAtMs = Date.now();
-  const maxBytes = Math.min(segmentLimitBytes, readConfig(c.env).maxBodyBytes);
+  const maxBytes = Math.min(segmentLimitBytes, configOf(c.env).maxBodyBytes);
   const { auth, body } = await authenticateSegment(c, maxBytes);
   const shape = parse(body);
   if (!shape.ok) throw new ApiError(400, shape.code, shape.message);
@@ -95,17 +94,17 @@ async function ingestSegment(
  * ?writeKey= (beacons), checked and rate-limited before the body is read; only
  * when none is there is the body read first, for its `writeKey` (analytics.js).
  */
-async function authenticateSegment(c: Context<AppEnv>, maxBytes: number): Promise<{ auth: KeyRecord; body: unknown }> {
+async function authenticateSegment(c: Context<AppEnv>, maxBytes: number): Promise<{ auth: AuthenticatedKey; body: unknown }> {
   const headerKey = extractKey(c.req.raw);
   if (headerKey !== null) {
     const auth = await authenticate(c, WRITE_KINDS, headerKey);
-    await enforceRateLimit(c, auth, await hashKey(headerKey));
+    await enforceRateLimit(c, auth);
     return { auth, body: await readJsonBody(c.req.raw, maxBytes) };
   }
   const body = await readJsonBody(c.req.raw, maxBytes);
   const bodyKey = segmentWriteKey(body);
   const auth = await authenticate(c, WRITE_KINDS, bodyKey);
-  await enforceRateLimit(c, auth, await hashKey(bodyKey ?? ''));
+  await enforceRateLimit(c, auth);
   return { auth, body };
 }
 
