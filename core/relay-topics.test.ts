@@ -48,4 +48,20 @@ describe('RelayTopic', () => {
     topic.apply(delta(12, 61, 3));
     expect(topic.snapshotMessage(60, T0 + 61 * MINUTE_MS).points.reduce((sum, p) => sum + p.value, 0)).toBe(3);
   });
+
+  it('seeds its resume ring from the root’s recent deltas: a re-created relay state still replays what a viewer missed', () => {
+    const recent = [delta(11, 0, 1), delta(12, 0, 2), delta(13, 0, 3)];
+    const topic = new RelayTopic('metrics:a', { topic: 'metrics:a', seq: 13, minutes: [{ minuteStart: T0, value: 3 }], recent });
+    expect(topic.since(11)?.map((d) => d.seq)).toEqual([12, 13]);
+    expect(topic.since(10)?.map((d) => d.seq)).toEqual([11, 12, 13]);
+    expect(topic.since(9)).toBeNull();
+    expect(topic.apply(delta(14, 0, 4))).toBe('applied');
+    // Recent deltas that do not lead up to the snapshot's seq are not trusted.
+    const broken = new RelayTopic('metrics:a', { topic: 'metrics:a', seq: 20, minutes: [], recent });
+    expect(broken.since(12)).toBeNull();
+    expect(broken.since(20)).toEqual([]);
+    // A resync keeps resume possible across the gap that caused it.
+    topic.resync({ topic: 'metrics:a', seq: 16, minutes: [], recent: [delta(15, 0, 5), delta(16, 0, 6)] });
+    expect(topic.since(14)?.map((d) => d.seq)).toEqual([15, 16]);
+  });
 });

@@ -50,7 +50,6 @@ export class RelayTopic {
   resync(snapshot: TopicSnapshot): void {
     this.values.clear();
     this.load(snapshot);
-    this.ring.reset(snapshot.seq);
   }
 
   since(lastSeq: number): LiveDelta[] | null {
@@ -87,7 +86,17 @@ export class RelayTopic {
     for (const minute of this.values.keys()) if (minute + MINUTE_MS <= nowMs - LIVE_RETENTION_MS) this.values.delete(minute);
   }
 
+  /** Minute values, and the resume ring seeded from the root's recent deltas when they lead exactly up to the snapshot's seq. */
   private load(snapshot: TopicSnapshot): void {
     for (const point of snapshot.minutes) this.values.set(point.minuteStart, point.value);
+    const recent = snapshot.recent ?? [];
+    const first = recent[0];
+    const consecutive = first !== undefined && recent.every((delta, i) => delta.seq === first.seq + i) && first.seq + recent.length - 1 === snapshot.seq;
+    if (!consecutive) {
+      this.ring.reset(snapshot.seq);
+      return;
+    }
+    this.ring.reset(first.seq - 1);
+    for (const delta of recent) this.ring.push(delta);
   }
 }

@@ -23,7 +23,7 @@ describe('TopicBook', () => {
     const book = new TopicBook(seqBase(1));
     totals.merge(0, [partial(0, 5, 50), partial(0, 1, 1, 'purchase', '')], T0);
     const snapshot = book.attach(topic('metrics:ad_click:campaignId:c1'), 'relay-a', totals);
-    expect(snapshot).toEqual({ topic: 'metrics:ad_click:campaignId:c1', seq: seqBase(1) + 1, minutes: [{ minuteStart: T0, value: 5 }] });
+    expect(snapshot).toEqual({ topic: 'metrics:ad_click:campaignId:c1', seq: seqBase(1) + 1, minutes: [{ minuteStart: T0, value: 5 }], recent: [] });
     book.apply(totals.merge(0, [partial(0, 7, 70), partial(0, 3, 3, 'purchase', '')], T0));
     const deltas = book.flush(T0 + 1000);
     expect(deltas).toEqual([
@@ -109,5 +109,18 @@ describe('TopicBook after a root restart', () => {
     const deltas = book.flush(T0 + 20_000);
     expect(deltas.find((d) => d.topic === 'metrics:ad_click')).toMatchObject({ value: 60, anomaly: true, lower: 3.68, upper: 16.32 });
     expect(deltas.find((d) => d.topic === 'metrics:purchase')).toMatchObject({ value: 11, anomaly: false, lower: 3.68, upper: 16.32 });
+  });
+
+  it('hands out its recent deltas with every snapshot, so a relay can resume viewers without a ring of its own', () => {
+    const totals = new LiveTotals();
+    const book = new TopicBook(0);
+    book.attach(topic('metrics:ad_click'), 'r', totals);
+    for (let events = 1; events <= 3; events++) {
+      book.apply(totals.merge(0, [partial(0, events, 0)], T0));
+      book.flush(T0 + events);
+    }
+    const later = book.attach(topic('metrics:ad_click'), 'r2', totals);
+    expect(later.seq).toBe(4);
+    expect(later.recent?.map((d) => [d.seq, d.value])).toEqual([[2, 1], [3, 2], [4, 3]]);
   });
 });

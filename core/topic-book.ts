@@ -12,7 +12,13 @@
  * Every delta carries its minute's anomaly flag and band, from the topic's
  * own previous minutes (core/live-anomaly.ts): computed once here, for every
  * relay and viewer.
+ *
+ * The root also keeps each topic's last DEFAULT_RING_SIZE deltas and hands
+ * them out with every snapshot: a relay that lost its own resume ring (it
+ * hibernated, was evicted, or resynced after a gap) can still replay exactly
+ * what a reconnecting viewer missed.
  */
+import { DeltaRing, DEFAULT_RING_SIZE } from './delta-ring.ts';
 import { flagLiveMinute } from './live-anomaly.ts';
 import type { LiveDelta } from './protocol.ts';
 import { LiveTotals, MINUTE_MS, minuteOf, type Counts, type PaneChange } from './live-totals.ts';
@@ -31,6 +37,8 @@ export interface TopicSnapshot {
   seq: number;
   /** Non-zero minutes within the retention, oldest first. */
   minutes: Array<{ minuteStart: number; value: number }>;
+  /** The topic's latest deltas, consecutive and ending at `seq` (absent or empty: none kept). */
+  recent?: LiveDelta[];
 }
 
 interface RootTopic {
@@ -41,6 +49,7 @@ interface RootTopic {
   sent: Map<number, number>;
   dirty: Set<number>;
   relays: Set<string>;
+  ring: DeltaRing;
 }
 
 export class TopicBook {
@@ -74,7 +83,8 @@ export class TopicBook {
   attach(topic: Topic, relay: string, totals: LiveTotals, options: { announceAtMs?: number } = {}): TopicSnapshot {
     let entry = this.topics.get(topic.name);
     if (entry === undefined) {
-      entry = { topic, seq: ++this.highWater, values: new Map(), sent: new Map(), dirty: new Set(), relays: new Set() };
+      const seq = ++this.highWater;
+      entry = { topic, seq, values: new Map(), sent: new Map(), dirty: new Set(), relays: new Set(), ring: new DeltaRing(DEFAULT_RING_SIZE, seq) };
       for (const pane of totals.panes()) {
         if (!topicMatches(topic, pane.eventType, pane.dimensions)) continue;
         const counts = entry.values.get(pane.minuteStart) ?? { events: 0, valueSum: 0 };
@@ -154,7 +164,7 @@ export class TopicBook {
         entry.sent.set(minute, value);
         entry.seq++;
         if (entry.seq > this.highWater) this.highWater = entry.seq;
-        deltas.push({
+        const delta: LiveDelta = {
           topic: entry.topic.name,
           windowStart: new Date(minute).toISOString(),
           windowEnd: new Date(minute + MINUTE_MS).toISOString(),
@@ -162,7 +172,9 @@ export class TopicBook {
           timestamp,
           seq: entry.seq,
           ...flagLiveMinute(valueAt, minute, nowMs),
-        });
+        };
+        entry.ring.push(delta);
+        deltas.push(delta);
       }
       entry.dirty.clear();
     }
@@ -184,7 +196,7 @@ export class TopicBook {
       .map(([minuteStart, counts]) => ({ minuteStart, value: measure(entry.topic, counts) }))
       .filter((point) => point.value !== 0)
       .sort((a, b) => a.minuteStart - b.minuteStart);
-    return { topic: entry.topic.name, seq: entry.seq, minutes };
+    return { topic: entry.topic.name, seq: entry.seq, minutes, recent: entry.ring.since(entry.ring.floor) ?? [] };
   }
 }
 

@@ -205,12 +205,14 @@ describe('live protocol over real TCP (ws from Node against workerd)', () => {
     await post(eventType, 3, `${eventType}-a`, eventTime);
     await first.waitFor(ofWindow(3));
     const lastSeen = Math.max(...first.deltas(topic).map((d) => d.seq));
-
-    first.terminate();
-    // While it is gone: three changes in separate ticks, seen by a witness that stays.
+    // A witness that stays keeps the topic on the relay (one nobody watches is dropped, seqs and all)
+    // and records what the first viewer misses.
     const witness = await WsViewer.open(socketUrl(await mintToken()));
     witness.send({ action: 'subscribe', topic });
     await witness.waitFor(isType('subscribed', topic));
+
+    first.terminate();
+    // While it is gone: three changes in separate ticks.
     for (let round = 1; round <= 3; round++) {
       await post(eventType, 1, `${eventType}-r${round}`, eventTime);
       await witness.waitFor(ofWindow(3 + round));

@@ -1,8 +1,8 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Broadcast } from '../../durable-objects/Broadcast.ts';
 import { uniqueEventType } from './helpers.ts';
-import { EVENT_TIME_MS, isDeltaOf, isSnapshotOf, isType, minuteOf, post, root, sleep, Viewer, type Delta } from './live-support.ts';
+import { EVENT_TIME_MS, isDeltaOf, isHello, isSnapshotOf, isType, minuteOf, post, relay, root, sleep, Viewer, type Delta } from './live-support.ts';
 
 /** Every delta of `topic` a viewer saw, by seq, checking there is no duplicate. */
 function bySeq(deltas: readonly Delta[]): Map<number, Delta> {
@@ -28,14 +28,16 @@ describe('resume after a dropped connection', () => {
       await first.waitFor(isDeltaOf(topic, (d) => d.value === round));
     }
     const lastSeen = Math.max(...first.deltas(topic).map((d) => d.seq));
-    first.close(1001, 'network drop');
-    await first.waitForClose();
-
-    // While it is away: changes to its topic (some in separate ticks), seen by a witness that stayed.
+    // A witness that stays: it keeps the topic on the relay (a topic nobody watches is dropped, and
+    // its seqs with it) and records what the first viewer misses.
     const witness = await Viewer.connect();
     witness.subscribe(topic);
     // From its snapshot or its first delta, whichever carries the events' minute.
     await witness.waitForMinuteValue(topic, minuteOf(EVENT_TIME_MS), 3);
+    first.close(1001, 'network drop');
+    await first.waitForClose();
+
+    // While it is away: changes to its topic, some in separate ticks.
     witness.subscribe(other);
     await witness.waitFor(isType('subscribed', other));
     for (let round = 4; round <= 6; round++) {
@@ -68,6 +70,46 @@ describe('resume after a dropped connection', () => {
     await post(a, 1, `${a}-r7`);
     const next = await back.waitFor(isDeltaOf(topic, (d) => d.value === 7));
     expect(next.seq).toBe((seqs.at(-1) ?? 0) + 1);
+    for (const viewer of [witness, back]) viewer.close();
+  });
+
+  it('replays from the root’s recent deltas when the relay lost its own ring (evicted from memory)', async () => {
+    const eventType = uniqueEventType('resume_evict');
+    const topic = `metrics:${eventType}`;
+    const first = await Viewer.connect();
+    const { relay: name } = await first.waitFor(isHello);
+    first.subscribe(topic);
+    await first.waitFor(isType('subscribed', topic));
+    for (let round = 1; round <= 2; round++) {
+      await post(eventType, 1, `${eventType}-r${round}`);
+      await first.waitFor(isDeltaOf(topic, (d) => d.value === round));
+    }
+    const lastSeen = Math.max(...first.deltas(topic).map((d) => d.seq));
+    const witness = await Viewer.connect();
+    expect((await witness.waitFor(isHello)).relay).toBe(name);
+    witness.subscribe(topic);
+    await witness.waitForMinuteValue(topic, minuteOf(EVENT_TIME_MS), 2);
+    first.close(1001, 'network drop');
+    await first.waitForClose();
+
+    // The relay loses everything in memory (its sockets hibernate); the next delta wakes it and it
+    // re-attaches the topic from the root, whose snapshot brings the root's recent deltas along.
+    await evictDurableObject(relay(name));
+    for (let round = 3; round <= 4; round++) {
+      await post(eventType, 1, `${eventType}-r${round}`);
+      await witness.waitFor(isDeltaOf(topic, (d) => d.value === round));
+      await sleep(300);
+    }
+
+    const back = await Viewer.connect();
+    expect((await back.waitFor(isHello)).relay).toBe(name);
+    back.subscribe(topic, { lastSeq: lastSeen });
+    expect((await back.waitFor(isType('subscribed', topic))).resumed).toBe(true);
+    await back.waitFor(isDeltaOf(topic, (d) => d.value === 4));
+    const replayed = back.deltas(topic).map((d) => [d.seq, d.value]);
+    expect(replayed.map(([seq]) => seq)).toEqual(Array.from({ length: replayed.length }, (_, i) => lastSeen + 1 + i));
+    expect(replayed).toEqual(witness.deltas(topic).filter((d) => d.seq > lastSeen).map((d) => [d.seq, d.value]));
+    expect(back.messages.filter(isSnapshotOf(topic))).toEqual([]);
     for (const viewer of [witness, back]) viewer.close();
   });
 
