@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { hashKey, isValidOrigin, isValidProjectId, mintKey, type KeyKind } from '../core/keys.ts';
+import { hashKey, isValidOrigin, isValidProjectId, mintKey, newKeyTagSecret, type KeyKind } from '../core/keys.ts';
 
 /** The single registry object's name. Edges cache its answers, so it sees a trickle, not the event rate. */
 export const REGISTRY_NAME = 'registry';
@@ -27,6 +27,13 @@ export interface CreateProjectInput {
   declaredDimensions?: string[] | null;
 }
 
+/** What an edge needs to refuse made-up keys without asking (see core/keys.ts). */
+export interface KeyCheck {
+  tagSecret: string;
+  /** Whether any active key predates tags; if none does, untagged keys are refused by shape. */
+  legacyKeys: boolean;
+}
+
 export type CreateProjectResult =
   | { ok: true; project: ProjectConfig; keys: Record<KeyKind, string> }
   | { ok: false; code: 'invalid_project' | 'project_exists'; message: string };
@@ -51,15 +58,30 @@ export class ProjectRegistry extends DurableObject<Env> {
         key_hash TEXT PRIMARY KEY, project_id TEXT NOT NULL, kind TEXT NOT NULL,
         created_at TEXT NOT NULL, revoked_at TEXT);
       CREATE TABLE IF NOT EXISTS salts (day TEXT PRIMARY KEY, salt TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS registry_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
+    // Keys from before tags have tagged = 0 (the column's default when it is added to an older registry).
+    const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('api_keys')").toArray();
+    if (!columns.some((column) => column.name === 'tagged')) this.sql.exec('ALTER TABLE api_keys ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0');
+  }
+
+  /** The deployment's key tag secret, created on first use; it never changes (every key's tag depends on it). */
+  private tagSecret(): string {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM registry_meta WHERE name = 'key_tag_secret'").toArray()[0];
+    if (row !== undefined) return row.value;
+    const secret = newKeyTagSecret();
+    this.sql.exec("INSERT INTO registry_meta (name, value) VALUES ('key_tag_secret', ?)", secret);
+    return secret;
+  }
+
+  async keyCheck(): Promise<KeyCheck> {
+    const legacy = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM api_keys WHERE tagged = 0 AND revoked_at IS NULL').toArray()[0];
+    return { tagSecret: this.tagSecret(), legacyKeys: (legacy?.n ?? 0) > 0 };
   }
 
   async createProject(input: CreateProjectInput): Promise<CreateProjectResult> {
     const invalid = validateProjectInput(input);
     if (invalid !== null) return { ok: false, code: 'invalid_project', message: invalid };
-    if (this.project(input.projectId) !== null) {
-      return { ok: false, code: 'project_exists', message: `Project "${input.projectId}" already exists.` };
-    }
     const project: ProjectConfig = {
       projectId: input.projectId,
       name: input.name ?? input.projectId,
@@ -67,9 +89,14 @@ export class ProjectRegistry extends DurableObject<Env> {
       declaredDimensions: input.declaredDimensions ?? null,
       createdAt: new Date().toISOString(),
     };
-    const keys = { public: mintKey('public'), server: mintKey('server'), read: mintKey('read') };
+    const secret = this.tagSecret();
+    const keys = { public: await mintKey('public', secret), server: await mintKey('server', secret), read: await mintKey('read', secret) };
     const hashes = await Promise.all([hashKey(keys.public), hashKey(keys.server), hashKey(keys.read)]);
-    // No await from here on: the project and its keys commit together.
+    // Checked after the awaits (another call may have created it meanwhile); no await from here on.
+    if (this.project(input.projectId) !== null) {
+      return { ok: false, code: 'project_exists', message: `Project "${input.projectId}" already exists.` };
+    }
+    // The project and its keys commit together.
     this.sql.exec(
       'INSERT INTO projects (project_id, name, allowed_origins, declared_dimensions, created_at) VALUES (?, ?, ?, ?, ?)',
       project.projectId,
@@ -80,7 +107,7 @@ export class ProjectRegistry extends DurableObject<Env> {
     );
     (['public', 'server', 'read'] as const).forEach((kind, index) => {
       this.sql.exec(
-        'INSERT INTO api_keys (key_hash, project_id, kind, created_at) VALUES (?, ?, ?, ?)',
+        'INSERT INTO api_keys (key_hash, project_id, kind, created_at, tagged) VALUES (?, ?, ?, ?, 1)',
         hashes[index] ?? '',
         project.projectId,
         kind,
@@ -93,14 +120,9 @@ export class ProjectRegistry extends DurableObject<Env> {
   /** Mints an additional key (rotation: mint, deploy, then revoke the old one). */
   async createKey(projectId: string, kind: KeyKind): Promise<string | null> {
     if (this.project(projectId) === null) return null;
-    const key = mintKey(kind);
-    this.sql.exec(
-      'INSERT INTO api_keys (key_hash, project_id, kind, created_at) VALUES (?, ?, ?, ?)',
-      await hashKey(key),
-      projectId,
-      kind,
-      new Date().toISOString(),
-    );
+    const key = await mintKey(kind, this.tagSecret());
+    const keyHash = await hashKey(key);
+    this.sql.exec('INSERT INTO api_keys (key_hash, project_id, kind, created_at, tagged) VALUES (?, ?, ?, ?, 1)', keyHash, projectId, kind, new Date().toISOString());
     return key;
   }
 

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { hashKey, isOriginAllowed, looksLikeKey, type KeyKind } from '../core/keys.ts';
-import { LruMap } from '../core/lru.ts';
-import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
+import { KeyLookupCache } from '../core/key-cache.ts';
+import { hashKey, hasValidTag, isOriginAllowed, keyFormat, type KeyKind } from '../core/keys.ts';
+import type { KeyCheck, KeyRecord } from '../durable-objects/ProjectRegistry.ts';
 import { REGISTRY_NAME } from '../durable-objects/ProjectRegistry.ts';
 import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
@@ -9,6 +9,8 @@ import { ApiError } from './errors.ts';
 /** How long an isolate trusts a key lookup: revocation reaches every edge within this. */
 const KEY_CACHE_TTL_MS = 30_000;
 const NEGATIVE_CACHE_TTL_MS = 5_000;
+/** How often an isolate re-asks whether keys from before tags are still active (while any are). */
+const LEGACY_RECHECK_MS = 60_000;
 
 /** A resolved key: its project and kind, plus its SHA-256 (the rate limiter's key; never the key itself). */
 export interface AuthenticatedKey extends KeyRecord {
@@ -16,12 +18,29 @@ export interface AuthenticatedKey extends KeyRecord {
 }
 
 /**
- * Two caches, so unknown keys can never push out known ones: a flood of
- * random keys only churns `unknownKeys`. Keyed by the key itself, so a hit
- * costs no hashing; the keys are in every request anyway, and only in memory.
+ * Keyed by the key itself, so a hit costs no hashing; the keys are in every
+ * request anyway, and only in memory. Known and unknown answers are cached
+ * apart (core/key-cache.ts): unknown keys cannot push out known ones.
  */
-const knownKeys = new LruMap<string, { auth: AuthenticatedKey; expiresAt: number }>(10_000);
-const unknownKeys = new LruMap<string, number>(2_000);
+const lookups = new KeyLookupCache<AuthenticatedKey>({ knownCapacity: 10_000, unknownCapacity: 2_000, knownTtlMs: KEY_CACHE_TTL_MS, unknownTtlMs: NEGATIVE_CACHE_TTL_MS });
+
+/** The registry's tag secret and legacy flag, as last fetched (values, never promises shared across requests). */
+let keyCheck: { check: KeyCheck; recheckAt: number } | null = null;
+
+/** How this isolate answered keys; tests read it to see which were refused without a registry lookup. */
+export const keyLookupStats = { registryLookups: 0, refusedByTag: 0, refusedLegacy: 0 };
+
+function registry(env: Env) {
+  return env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME));
+}
+
+async function currentKeyCheck(env: Env, nowMs: number): Promise<KeyCheck> {
+  if (keyCheck !== null && keyCheck.recheckAt > nowMs) return keyCheck.check;
+  const check = await registry(env).keyCheck();
+  // No new key is ever minted untagged, so once none is active that stays true.
+  keyCheck = { check, recheckAt: check.legacyKeys ? nowMs + LEGACY_RECHECK_MS : Number.POSITIVE_INFINITY };
+  return check;
+}
 
 /**
  * The API key of a request: `Authorization: Bearer <key>`, Basic auth with
@@ -47,24 +66,33 @@ export function extractKey(request: Request): string | null {
   return url.searchParams.get('key') ?? url.searchParams.get('writeKey');
 }
 
-/** Resolves a key to its project, with short per-isolate caches in front of the registry. */
+/**
+ * Resolves a key to its project. Cached answers first; then a made-up key is
+ * refused locally: a tagged key whose tag the registry's secret does not give
+ * (one HMAC), or an untagged key once no untagged key is active. Only keys
+ * that pass reach the single registry.
+ */
 export async function resolveKey(env: Env, key: string): Promise<AuthenticatedKey | null> {
   const now = Date.now();
-  const known = knownKeys.get(key);
-  if (known !== undefined && known.expiresAt > now) return known.auth;
-  const unknownUntil = unknownKeys.peek(key);
-  if (unknownUntil !== undefined && unknownUntil > now) return null;
-  if (!looksLikeKey(key)) return null;
-  const keyHash = await hashKey(key);
-  const registry = env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME));
-  const record = await registry.lookupKey(keyHash);
-  if (record === null) {
-    knownKeys.delete(key);
-    unknownKeys.set(key, now + NEGATIVE_CACHE_TTL_MS);
+  const cached = lookups.get(key, now);
+  if (cached.hit) return cached.value;
+  const format = keyFormat(key);
+  if (format === null) return null;
+  const check = await currentKeyCheck(env, now);
+  if (format === 'tagged' && !(await hasValidTag(key, check.tagSecret))) {
+    // Not cached: checking again costs what a cache would, and a flood of such keys then fills nothing.
+    keyLookupStats.refusedByTag++;
     return null;
   }
-  const auth: AuthenticatedKey = { ...record, keyHash };
-  knownKeys.set(key, { auth, expiresAt: now + KEY_CACHE_TTL_MS });
+  if (format === 'legacy' && !check.legacyKeys) {
+    keyLookupStats.refusedLegacy++;
+    return null;
+  }
+  const keyHash = await hashKey(key);
+  keyLookupStats.registryLookups++;
+  const record = await registry(env).lookupKey(keyHash);
+  const auth = record === null ? null : { ...record, keyHash };
+  lookups.remember(key, auth, now);
   return auth;
 }
 

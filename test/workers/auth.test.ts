@@ -1,5 +1,11 @@
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, bearer, countInClickHouse, createTestProject, flushAllShards, request, sleep, testProject, uniqueEventType, type TestProject } from './helpers.ts';
+import { hashKey } from '../../core/keys.ts';
+import type { ProjectRegistry } from '../../durable-objects/ProjectRegistry.ts';
+import { keyLookupStats } from '../../workers/auth.ts';
+import { app } from '../../workers/index.ts';
+import { ADMIN_TOKEN, BASE, bearer, countInClickHouse, createTestProject, flushAllShards, request, sleep, testProject, uniqueEventType, type TestProject } from './helpers.ts';
 
 const BROWSER_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
@@ -69,6 +75,20 @@ describe('auth matrix: each key kind x each endpoint', () => {
     expect((await liveUpgrade(null)).status).toBe(401);
   });
 
+  it('GET /v1/health and POST /v1/live/token take read keys only', async () => {
+    const { keys } = testProject();
+    expect((await request('/v1/health', { headers: bearer(keys.read) })).status).toBe(200);
+    expect((await request('/v1/live/token', { method: 'POST', headers: bearer(keys.read) })).status).toBe(201);
+    for (const writeKey of [keys.public, keys.server]) {
+      for (const [path, method] of [['/v1/health', 'GET'], ['/v1/live/token', 'POST']] as const) {
+        const response = await request(path, { method, headers: bearer(writeKey) });
+        expect([path, response.status, await errorCode(response)]).toEqual([path, 403, 'wrong_key_kind']);
+      }
+    }
+    expect((await request('/v1/health')).status).toBe(401);
+    expect((await request('/v1/live/token', { method: 'POST' })).status).toBe(401);
+  });
+
   it('admin endpoints need the admin token, never a project key', async () => {
     const { keys } = testProject();
     for (const token of [keys.read, keys.server, 'wrong']) {
@@ -93,6 +113,39 @@ describe('tenancy', () => {
     const seenByB: { dataPoints: Array<{ value: number }> } = await (await request(query, { headers: bearer(b.keys.read) })).json();
     expect(seenByA.dataPoints.reduce((sum, p) => sum + p.value, 0)).toBe(6);
     expect(seenByB.dataPoints.reduce((sum, p) => sum + p.value, 0)).toBe(0);
+  });
+
+  it("/v1/catalog, /v1/health and /v1/live/token answer for the key's own project only", async () => {
+    const a = await createTestProject();
+    const b = await createTestProject();
+    const eventType = uniqueEventType('tenant_catalog');
+    const events = Array.from({ length: 4 }, (_, i) => ({ eventType, timestamp: Date.now() - 2_000, userId: `u${i}`, dimensions: { onlyInA: 'x' } }));
+    expect((await postEvents(a.keys.server, { events })).status).toBe(202);
+
+    // Health before any flush: A's shards hold the events, B's hold nothing.
+    type Health = { shards: Array<{ pendingGroups: number; backlogRows: number }> };
+    const pending = (health: Health) => health.shards.reduce((sum, shard) => sum + shard.pendingGroups + shard.backlogRows, 0);
+    const healthA: Health = await (await request('/v1/health', { headers: bearer(a.keys.read) })).json();
+    const healthB: Health = await (await request('/v1/health', { headers: bearer(b.keys.read) })).json();
+    expect(pending(healthA)).toBeGreaterThan(0);
+    expect(pending(healthB)).toBe(0);
+
+    // Catalog after the flush: A lists its event type and dimension, B lists neither.
+    await sleep(1100);
+    await flushAllShards(a.projectId);
+    type Catalog = { eventTypes: string[]; dimensions: string[] };
+    const catalogA: Catalog = await (await request('/v1/catalog', { headers: bearer(a.keys.read) })).json();
+    const catalogB: Catalog = await (await request('/v1/catalog', { headers: bearer(b.keys.read) })).json();
+    expect(catalogA.eventTypes).toContain(eventType);
+    expect(catalogA.dimensions).toContain('onlyInA');
+    expect(catalogB.eventTypes).not.toContain(eventType);
+    expect(catalogB.dimensions).not.toContain('onlyInA');
+
+    // A viewer token names the key's project, and cannot be used for another one.
+    const tokenA: { token: string; projectId: string } = await (await request('/v1/live/token', { method: 'POST', headers: bearer(a.keys.read) })).json();
+    expect(tokenA.projectId).toBe(a.projectId);
+    const foreign = await request(`/v1/live?token=${encodeURIComponent(tokenA.token)}&project=${b.projectId}`, { headers: { Upgrade: 'websocket' } });
+    expect([foreign.status, await errorCode(foreign)]).toEqual([403, 'token_wrong_project']);
   });
 
   it('revoked keys stop working', async () => {
@@ -143,7 +196,8 @@ describe('rate limiting', () => {
     const eventType = uniqueEventType('limited');
     const statuses: number[] = [];
     let limited: Response | null = null;
-    for (let i = 0; i < 60 && limited === null; i++) {
+    // The local limiter counts in wall-clock aligned 10 s windows: a run that straddles a boundary needs more than 50 to trip.
+    for (let i = 0; i < 200 && limited === null; i++) {
       const response = await postEvents(project.keys.server, { eventId: `${eventType}-${i}`, eventType, timestamp: Date.now() - 5_000, userId: `u${i}` });
       statuses.push(response.status);
       if (response.status === 429) limited = response;
@@ -157,5 +211,79 @@ describe('rate limiting', () => {
     await sleep(1100);
     await flushAllShards(project.projectId);
     expect((await countInClickHouse(eventType, project.projectId)).events).toBe(acceptedCount + 1);
+  });
+});
+
+describe('made-up keys are cheap to refuse and cannot evict valid ones', () => {
+  /** The Worker itself (not through the runtime's entry), so this file reads the same keyLookupStats. */
+  async function post(key: string): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await app.request(
+      `${BASE}/v1/events`,
+      { method: 'POST', headers: { ...bearer(key), 'Content-Type': 'application/json' }, body: JSON.stringify({ eventType: 'made_up_keys', timestamp: Date.now() }) },
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  function randomChars(n: number): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => alphabet[b % 64]).join('');
+  }
+
+  it('refuses 12,000 well-formed forged keys without a registry lookup, and the valid key stays cached', async () => {
+    const project = await createTestProject();
+    const valid = project.keys.server;
+    expect((await post(valid)).status).toBe(202);
+    const before = { ...keyLookupStats };
+    // More than the old single cache held (it was cleared at 10,000): forged tags on the real key's random part, and random keys.
+    const forged = Array.from({ length: 12_000 }, (_, i) => (i % 2 === 0 ? valid.slice(0, -8) + randomChars(8) : `ep_srv_${randomChars(40)}`));
+    for (let i = 0; i < forged.length; i += 200) {
+      const answers = await Promise.all(forged.slice(i, i + 200).map(async (key) => {
+        const response = await post(key);
+        return `${response.status} ${await errorCode(response)}`;
+      }));
+      expect(new Set(answers)).toEqual(new Set(['401 invalid_key']));
+    }
+    expect(keyLookupStats.registryLookups - before.registryLookups).toBe(0);
+    expect(keyLookupStats.refusedByTag - before.refusedByTag).toBe(12_000);
+    // Still answered from the cache: no lookup for the valid key either.
+    expect((await post(valid)).status).toBe(202);
+    expect(keyLookupStats.registryLookups - before.registryLookups).toBe(0);
+  });
+
+  it('refuses keys in the old untagged form without a lookup once none of them is active', async () => {
+    const before = { ...keyLookupStats };
+    const response = await post(`ep_pub_${randomChars(32)}`);
+    expect([response.status, await errorCode(response)]).toEqual([401, 'invalid_key']);
+    expect(keyLookupStats.refusedLegacy - before.refusedLegacy).toBe(1);
+    expect(keyLookupStats.registryLookups - before.registryLookups).toBe(0);
+  });
+});
+
+describe('ProjectRegistry key check (keys from before tags)', () => {
+  it('reports untagged keys as active while one is, and resolves them by their hash', async () => {
+    // A registry of its own, so the deployment's registry keeps only tagged keys.
+    const stub = env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(`legacy-test-${crypto.randomUUID()}`));
+    const created = await stub.createProject({ projectId: 'legacy-shop' });
+    if (!created.ok) throw new Error(created.message);
+    const first = await stub.keyCheck();
+    expect(first.legacyKeys).toBe(false);
+    expect(first.tagSecret.length).toBeGreaterThanOrEqual(43);
+    // As a registry from before tags stored it: the hash only, tagged = 0 (the column default).
+    const legacyKey = `ep_srv_${'L'.repeat(32)}`;
+    const legacyHash = await hashKey(legacyKey);
+    await runInDurableObject(stub, (_instance: ProjectRegistry, state) => {
+      state.storage.sql.exec("INSERT INTO api_keys (key_hash, project_id, kind, created_at) VALUES (?, 'legacy-shop', 'server', '2026-01-01T00:00:00Z')", legacyHash);
+    });
+    expect(await stub.keyCheck()).toEqual({ tagSecret: first.tagSecret, legacyKeys: true });
+    expect(await stub.lookupKey(legacyHash)).toMatchObject({ projectId: 'legacy-shop', kind: 'server' });
+    expect(await stub.revokeKey(legacyHash)).toBe(true);
+    expect((await stub.keyCheck()).legacyKeys).toBe(false);
+    // Keys minted now carry a tag under the same secret.
+    const minted = await stub.createKey('legacy-shop', 'public');
+    expect(minted).toMatch(/^ep_pub_[A-Za-z0-9_-]{40}$/);
   });
 });
