@@ -1,9 +1,20 @@
 import type { ClickHouseClient } from '@clickhouse/client-web';
 import { flagDaily, flagTrailing, type FlaggedPoint } from '../../core/anomaly.ts';
 import { bucketTimes, OTHER_GROUP, type MetricsQuery } from '../../core/metrics-query.ts';
-import { groupSeriesStatement, groupUsersStatement, seriesStatement, topGroupsStatement, totalUsersStatement, type Statement } from '../../core/metrics-sql.ts';
-import { USER_SKETCH_PRECISION } from '../../core/panes.ts';
-import { sketchFromRegisters } from '../../core/sketch-registers.ts';
+import {
+  bucketsFromRow,
+  fillFromLive,
+  groupsFromRows,
+  mergeBuckets,
+  usersOver,
+  type Buckets,
+  type BucketValues,
+  type GroupRows,
+  type LiveMinutes,
+  type UsersForm,
+} from '../../core/metrics-rows.ts';
+import { fillGroupsFromLive, type LiveBreakdown } from '../../core/metrics-live.ts';
+import { planMetrics, sourceFor, type Statement } from '../../core/metrics-sql.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -22,32 +33,56 @@ export interface MetricsResult {
   groups?: Array<{ key: string; total: number; dataPoints: DataPoint[] }>;
 }
 
-/** What one ClickHouse row of a series or total carries, validated (ClickHouse may quote 64-bit integers). */
-interface BucketValues {
-  events: number;
-  valueSum: number;
-  /** Null unless the measure is unique_users. */
-  users: number | null;
+/** The live layer's totals for buckets ClickHouse may not have yet (counts and sums only: it holds no sketches). */
+export interface LiveFill {
+  /** Per-minute totals of the query's own series. */
+  main: LiveMinutes;
+  /** For a breakdown: per-minute totals of every value of the dimension the live layer holds. */
+  groups: LiveBreakdown['groups'] | null;
 }
 
-/** Live totals for minutes not flushed yet, to fill the right edge of a 1-minute chart. */
-export type LiveMinutes = ReadonlyMap<number, { events: number; valueSum: number }>;
-
-export async function runMetrics(client: ClickHouseClient, projectId: string, query: MetricsQuery, live: LiveMinutes | null): Promise<MetricsResult> {
+export async function runMetrics(client: ClickHouseClient, projectId: string, query: MetricsQuery, live: LiveFill | null): Promise<MetricsResult> {
   const history = query.anomaly === null ? 0 : query.anomaly.baseline === 'trailing' ? query.anomaly.window * query.stepMs : query.anomaly.days * DAY_MS;
   const extended: MetricsQuery = { ...query, startMs: query.startMs - history };
-  const rows = await bucketRows(client, seriesStatement(extended, projectId));
-  if (live !== null) fillFromLive(rows, live);
+  const plan = planMetrics(query, extended, projectId, OTHER_GROUP);
+  const users = usersForm(query);
+  // Independent statements: a real ClickHouse runs them at the same time.
+  const [seriesRow, groupRows, totalRow] = await Promise.all([
+    plan.series === null ? null : firstRow(client, plan.series),
+    plan.breakdown === null ? null : fetchRows(client, plan.breakdown),
+    plan.totalUsers === null ? null : firstRow(client, plan.totalUsers),
+  ]);
+  const stored = groupRows === null ? null : groupsFromRows(groupRows, users);
+  const main = seriesRow !== null ? bucketsFromRow(seriesRow, users) : mergeBuckets((stored ?? []).map((group) => group.buckets));
+  let groups = stored;
+  if (live !== null) {
+    fillFromLive(main, live.main, query.stepMs);
+    if (groups !== null && live.groups !== null) {
+      groups = fillGroupsFromLive(groups, { main: live.main, groups: live.groups }, { limit: query.limit, stepMs: query.stepMs, rankBy: query.measure === 'value_sum' ? 'valueSum' : 'events', otherLabel: OTHER_GROUP });
+    }
+  }
 
   const visibleTimes = bucketTimes(query.startMs, query.endMs, query.stepMs);
-  const valueAt = (time: number): number => measureValue(query, rows.get(time));
+  const valueAt = (time: number): number => measureValue(query, main.get(time));
   const values = visibleTimes.map(valueAt);
   const flagged = flag(query, visibleTimes, values, valueAt);
   const dataPoints = visibleTimes.map((time, i) => toPoint(time, flagged[i] ?? { value: values[i] ?? 0, anomaly: false }, query.anomaly !== null));
 
-  const result: MetricsResult = { dataPoints, total: await total(client, projectId, query, values, rows, visibleTimes) };
-  if (query.groupBy !== null) result.groups = await breakdown(client, projectId, query, query.groupBy);
+  const total = totalOf(query, values, main, visibleTimes, totalRow);
+  const result: MetricsResult = { dataPoints, total };
+  if (groups !== null) result.groups = groups.map((group) => groupResult(query, group, visibleTimes));
   return result;
+}
+
+function usersForm(query: MetricsQuery): UsersForm {
+  if (query.measure !== 'unique_users') return null;
+  return sourceFor(query.stepMs).kind === 'raw' ? 'exact' : 'sketch';
+}
+
+function groupResult(query: MetricsQuery, group: GroupRows, times: number[]): { key: string; total: number; dataPoints: DataPoint[] } {
+  const values = times.map((time) => measureValue(query, group.buckets.get(time)));
+  const dataPoints = times.map((time, i) => ({ time: new Date(time).toISOString(), value: values[i] ?? 0 }));
+  return { key: group.key, total: totalOf(query, values, group.buckets, times, group.usersTotal === null ? null : { u: group.usersTotal }), dataPoints };
 }
 
 function toPoint(time: number, flagged: FlaggedPoint, withBands: boolean): DataPoint {
@@ -88,86 +123,30 @@ function measureValue(query: MetricsQuery, bucket: BucketValues | undefined): nu
   }
 }
 
-async function total(client: ClickHouseClient, projectId: string, query: MetricsQuery, values: number[], rows: Map<number, BucketValues>, times: number[]): Promise<number> {
+/** Sums add; a rate is events over the range's seconds; uniques come from one merged sketch (or raw events' exact count). */
+function totalOf(query: MetricsQuery, values: number[], buckets: Buckets, times: number[], exactUsers: Record<string, unknown> | null): number {
   switch (query.measure) {
     case 'events':
     case 'value_sum':
       return values.reduce((sum, value) => sum + value, 0);
     case 'rate': {
-      const events = times.reduce((sum, time) => sum + (rows.get(time)?.events ?? 0), 0);
+      const events = times.reduce((sum, time) => sum + (buckets.get(time)?.events ?? 0), 0);
       return events / ((query.endMs - query.startMs) / 1000);
     }
-    case 'unique_users': {
-      const [row] = await fetchRows(client, totalUsersStatement(query, projectId));
-      return row === undefined ? 0 : usersOf(row);
-    }
+    case 'unique_users':
+      return exactUsers !== null ? finite(exactUsers.u) : usersOver(buckets, times);
   }
 }
 
-async function breakdown(client: ClickHouseClient, projectId: string, query: MetricsQuery, groupBy: string): Promise<NonNullable<MetricsResult['groups']>> {
-  const topRows = await fetchRows(client, topGroupsStatement(query, projectId, groupBy));
-  const top = topRows.map((row) => String(row.k ?? ''));
-  const seriesRows = await fetchRows(client, groupSeriesStatement(query, projectId, groupBy, top, OTHER_GROUP));
-  const byGroup = new Map<string, Map<number, BucketValues>>();
-  for (const row of seriesRows) {
-    const key = String(row.k ?? '');
-    const series = byGroup.get(key) ?? new Map<number, BucketValues>();
-    series.set(Number(row.t) * 1000, bucketValues(row, query.measure === 'unique_users'));
-    byGroup.set(key, series);
-  }
-  const userTotals = new Map<string, number>();
-  if (query.measure === 'unique_users') {
-    for (const row of await fetchRows(client, groupUsersStatement(query, projectId, groupBy, top, OTHER_GROUP))) userTotals.set(String(row.k ?? ''), usersOf(row));
-  }
-  const times = bucketTimes(query.startMs, query.endMs, query.stepMs);
-  const keys = [...top, ...(byGroup.has(OTHER_GROUP) && !top.includes(OTHER_GROUP) ? [OTHER_GROUP] : [])];
-  return keys.map((key) => {
-    const series = byGroup.get(key) ?? new Map<number, BucketValues>();
-    const dataPoints = times.map((time) => ({ time: new Date(time).toISOString(), value: measureValue(query, series.get(time)) }));
-    const sum = dataPoints.reduce((acc, point) => acc + point.value, 0);
-    const groupTotal =
-      query.measure === 'unique_users' ? (userTotals.get(key) ?? 0) : query.measure === 'rate' ? (sum * (query.stepMs / 1000)) / ((query.endMs - query.startMs) / 1000) : sum;
-    return { key, total: groupTotal, dataPoints };
-  });
-}
-
-/** The newest minutes are in the live layer before ClickHouse has them: the larger of the two is the truer count. */
-function fillFromLive(rows: Map<number, BucketValues>, live: LiveMinutes): void {
-  for (const [minute, totals] of live) {
-    const stored = rows.get(minute);
-    if (stored === undefined) rows.set(minute, { events: totals.events, valueSum: totals.valueSum, users: null });
-    else {
-      stored.events = Math.max(stored.events, totals.events);
-      stored.valueSum = Math.max(stored.valueSum, totals.valueSum);
-    }
-  }
-}
-
-async function bucketRows(client: ClickHouseClient, statement: Statement): Promise<Map<number, BucketValues>> {
-  const withUsers = statement.sql.includes('users_');
-  const rows = new Map<number, BucketValues>();
-  for (const row of await fetchRows(client, statement)) rows.set(Number(row.t) * 1000, bucketValues(row, withUsers));
-  return rows;
+async function firstRow(client: ClickHouseClient, statement: Statement): Promise<Record<string, unknown> | null> {
+  const [row] = await fetchRows(client, statement);
+  return row ?? null;
 }
 
 async function fetchRows(client: ClickHouseClient, statement: Statement): Promise<Array<Record<string, unknown>>> {
   const result = await client.query({ query: statement.sql, query_params: statement.params, format: 'JSONEachRow' });
   const rows: unknown[] = await result.json();
   return rows.filter((row): row is Record<string, unknown> => typeof row === 'object' && row !== null && !Array.isArray(row));
-}
-
-function bucketValues(row: Record<string, unknown>, withUsers: boolean): BucketValues {
-  return { events: finite(row.events), valueSum: finite(row.value_sum), users: withUsers ? usersOf(row) : null };
-}
-
-/** Uniques of a row: an exact count (raw events) or the estimate of the merged sketch. */
-function usersOf(row: Record<string, unknown>): number {
-  if (row.users_exact !== undefined) return finite(row.users_exact);
-  const sketch = row.users_hll;
-  if (!Array.isArray(sketch) || sketch.length !== 2) return 0;
-  const [idx, val] = sketch;
-  if (!Array.isArray(idx) || !Array.isArray(val)) return 0;
-  return sketchFromRegisters(USER_SKETCH_PRECISION, idx.map(finite), val.map(finite)).count();
 }
 
 function finite(value: unknown): number {
