@@ -1,5 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flushAllShards, postJson, readGet, sleep, uniqueEventType } from './helpers.ts';
+import { app } from '../../workers/index.ts';
+import { faultsFor, makeEvents, shardOf } from './aggregation-support.ts';
+import { BASE, bearer, countInClickHouse, createTestProject, flushAllShards, postJson, readGet, request, sleep, testProject, uniqueEventType, type TestProject } from './helpers.ts';
 
 const MINUTE = 60_000;
 const now = Date.now();
@@ -105,6 +109,22 @@ describe('GET /v1/metrics query API', () => {
     expect(body.dataPoints.at(-1)).toEqual({ time: iso(t - (t % MINUTE)), value: 4 });
   });
 
+  it('answers 10 s resolution from raw events, and 400 resolution_unavailable where raw events are off', async () => {
+    const params = new URLSearchParams({ metric: 'events', eventType: checkout, resolution: '10s', start: iso(minute(-6)), end: iso(minute(-3)) });
+    const on = await readGet(`/v1/metrics?${params.toString()}`);
+    expect(on.status).toBe(200);
+    const body: Series = await on.json();
+    expect(body.total).toBe(5 + 5 + 120);
+    // The same Worker with RAW_EVENTS=0 (the deployed default): nothing to read from.
+    const ctx = createExecutionContext();
+    const off = await app.fetch(new Request(`${BASE}/v1/metrics?${params.toString()}`, { headers: bearer(testProject().keys.read) }), { ...env, RAW_EVENTS: '0' }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(off.status).toBe(400);
+    const error: { error: { code: string; message: string } } = await off.json();
+    expect(error.error.code).toBe('resolution_unavailable');
+    expect(error.error.message).toContain('RAW_EVENTS');
+  });
+
   it('caches results at the edge per project and query, whatever key order', async () => {
     const params = { metric: 'events', eventType: checkout, start: iso(minute(-30)), end: iso(minute(-20)) };
     const first = await series(params);
@@ -141,5 +161,135 @@ describe('GET /v1/health', () => {
     expect(body.freshnessMs ?? Infinity).toBeLessThan(10_000);
     expect(body.stale).toBe(false);
     expect(body.status).toBe('ok');
+  });
+});
+
+describe('live fill of breakdowns and coarse buckets', () => {
+  let project: TestProject;
+  const liveType = uniqueEventType('fill');
+  const t = Date.now();
+  const floor = (step: number) => t - (t % step);
+  const get = async (params: Record<string, string>): Promise<Series> => {
+    const response = await request(`/v1/metrics?${new URLSearchParams({ metric: 'events', eventType: liveType, ...params }).toString()}`, { headers: bearer(project.keys.read) });
+    expect(response.status).toBe(200);
+    return response.json();
+  };
+  const groupsAt = (body: Series, time: number) => body.groups?.map((g) => [g.key, g.dataPoints.find((p) => p.time === iso(time))?.value]);
+
+  beforeAll(async () => {
+    project = await createTestProject();
+    // ClickHouse refuses this project's flushes: what the query API shows is the live layer alone.
+    await faultsFor(project.projectId).set('down');
+    const countries = ['US', 'US', 'US', 'DE', 'DE', 'FR', 'JP'];
+    const response = await request('/v1/events', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...bearer(project.keys.server) },
+      body: JSON.stringify({ events: countries.map((country, i) => ({ eventType: liveType, timestamp: t, userId: `f${i}`, dimensions: { country } })) }),
+    });
+    expect(response.status).toBe(202);
+  });
+
+  it('fills breakdown groups ClickHouse has not seen from the shards: top N by live counts, the rest folded', async () => {
+    expect((await countInClickHouse(liveType, project.projectId)).events).toBe(0);
+    const body = await get({ start: iso(floor(MINUTE) - 2 * MINUTE), end: iso(floor(MINUTE) + MINUTE), groupBy: 'country', limit: '2' });
+    expect(groupsAt(body, floor(MINUTE))).toEqual([
+      ['US', 3],
+      ['DE', 2],
+      ['__other__', 2],
+    ]);
+    expect(body.groups?.map((g) => [g.key, g.total])).toEqual([
+      ['US', 3],
+      ['DE', 2],
+      ['__other__', 2],
+    ]);
+    expect(body.total).toBe(7);
+  });
+
+  it('fills the open 5m, 15m and 1h buckets as a whole, series and groups', async () => {
+    for (const [resolution, step] of [['5m', 5 * MINUTE], ['15m', 15 * MINUTE], ['1h', 60 * MINUTE]] as const) {
+      const range = { start: iso(floor(step) - step), end: iso(floor(step) + step), resolution };
+      const series = await get(range);
+      expect(series.dataPoints.map((p) => [p.time, p.value])).toEqual([
+        [iso(floor(step) - step), 0],
+        [iso(floor(step)), 7],
+      ]);
+      const breakdown = await get({ ...range, groupBy: 'country', limit: '3' });
+      expect(groupsAt(breakdown, floor(step))).toEqual([
+        ['US', 3],
+        ['DE', 2],
+        ['FR', 1],
+        ['__other__', 1],
+      ]);
+    }
+  });
+
+  it('counts nothing twice once ClickHouse has the minute', async () => {
+    await faultsFor(project.projectId).set('ok');
+    await flushAllShards(project.projectId);
+    for (let i = 0; i < 50 && (await countInClickHouse(liveType, project.projectId)).events < 7; i++) await sleep(100);
+    expect((await countInClickHouse(liveType, project.projectId)).events).toBe(7);
+    // limit 1 is a query not cached yet.
+    const body = await get({ start: iso(floor(MINUTE) - 2 * MINUTE), end: iso(floor(MINUTE) + MINUTE), groupBy: 'country', limit: '1' });
+    expect(groupsAt(body, floor(MINUTE))).toEqual([
+      ['US', 3],
+      ['__other__', 4],
+    ]);
+    expect(body.total).toBe(7);
+  });
+});
+
+describe('GET /v1/catalog edge cache', () => {
+  it('is shared per project for a minute, whatever key reads it', async () => {
+    const project = await createTestProject();
+    const first = await request('/v1/catalog', { headers: bearer(project.keys.read) });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('X-Edgepulse-Cache')).toBe('MISS');
+    await sleep(50);
+    const again = await request(`/v1/catalog?key=${project.keys.read}`);
+    expect(again.headers.get('X-Edgepulse-Cache')).toBe('HIT');
+    expect(await again.json()).toEqual(await first.json());
+    // Another project's catalog is its own entry.
+    const other = await createTestProject();
+    const theirs = await request('/v1/catalog', { headers: bearer(other.keys.read) });
+    expect(theirs.headers.get('X-Edgepulse-Cache')).toBe('MISS');
+    const body: { projectId: string } = await theirs.json();
+    expect(body.projectId).toBe(other.projectId);
+  });
+});
+
+describe('GET /v1/active-users', () => {
+  it('merges every shard\'s sliding-window sketch: users in two shards count once', async () => {
+    const project = await createTestProject();
+    const now = Date.now();
+    // Straight into two real shards, with 5 users in both (the edge routes a user to one shard; the merge must not rely on it).
+    const shared = (i: number) => ({ userId: `shared-${i % 5}` });
+    await shardOf(project.projectId, 0).ingest({ projectId: project.projectId, shard: 0, events: [...makeEvents('a', 12, { eventType: 'visit', timestampMs: now, users: 12 }), ...makeEvents('sa', 5, { eventType: 'visit', timestampMs: now, extra: shared })] });
+    await shardOf(project.projectId, 1).ingest({ projectId: project.projectId, shard: 1, events: [...makeEvents('b', 8, { eventType: 'visit', timestampMs: now, users: 4, dimensions: () => ({ country: 'FR' }) }), ...makeEvents('sb', 5, { eventType: 'buy', timestampMs: now, extra: shared })] });
+    const read = async (query: string): Promise<{ response: Response; body: { activeUsers: number; events: number; shards: number; from: string; to: string } }> => {
+      const response = await request(`/v1/active-users?${query}`, { headers: bearer(project.keys.read) });
+      expect(response.status).toBe(200);
+      return { response, body: await response.json() };
+    };
+    const all = await read('lastSeconds=300');
+    // 12 a-users + 4 b-users + 5 shared ones (in both shards) = 21; events 12 + 5 + 8 + 5.
+    expect(all.body).toMatchObject({ activeUsers: 21, events: 30, shards: 4 });
+    expect(Date.parse(all.body.to) - Date.parse(all.body.from)).toBeGreaterThanOrEqual(300_000);
+    expect(all.response.headers.get('X-Edgepulse-Cache')).toBe('MISS');
+    expect((await read('eventType=visit&lastSeconds=300')).body).toMatchObject({ activeUsers: 21, events: 25 });
+    expect((await read('eventType=buy&lastSeconds=300')).body).toMatchObject({ activeUsers: 5, events: 5 });
+    expect((await read('country=FR&lastSeconds=300')).body).toMatchObject({ activeUsers: 4, events: 8 });
+    await sleep(50);
+    // Many viewers, one fan-out: the same question in another parameter order is a cache hit.
+    const again = await request(`/v1/active-users?lastSeconds=300&key=${project.keys.read}`);
+    expect(again.headers.get('X-Edgepulse-Cache')).toBe('HIT');
+  });
+
+  it('is for read keys only, and answers bad windows with 400', async () => {
+    const project = await createTestProject();
+    expect((await request('/v1/active-users', { headers: bearer(project.keys.server) })).status).toBe(403);
+    const bad = await request('/v1/active-users?lastSeconds=99999', { headers: bearer(project.keys.read) });
+    expect(bad.status).toBe(400);
+    const body: { error: { code: string } } = await bad.json();
+    expect(body.error.code).toBe('invalid_last_seconds');
   });
 });
