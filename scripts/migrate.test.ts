@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client-web';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, loadMigrations, splitStatements } from './migrate.ts';
+import { applyMigrations, loadMigrations, RETENTION_TABLES, retentionFromEnv, splitStatements, ttlDaysOf } from './migrate.ts';
 
 const url = inject('clickhouseUrl');
 const client = createClient({ url });
@@ -54,6 +54,7 @@ describe('repository migrations', () => {
     const result = await applyMigrations({ url });
     expect(result.applied).toEqual([]);
     expect(result.skipped).toEqual(files.map((m) => m.name));
+    expect(result.retentionChanged).toEqual([]);
   });
 
   it('create events_1m with the columns and engine the Worker relies on', async () => {
@@ -73,6 +74,10 @@ describe('repository migrations', () => {
       { name: 'bot_value_sum', type: 'SimpleAggregateFunction(sum, Float64)' },
       { name: 'late_events', type: 'SimpleAggregateFunction(sum, UInt64)' },
       { name: 'users_hll', type: 'SimpleAggregateFunction(maxMap, Tuple(Array(UInt16), Array(UInt8)))' },
+      // 0002: the dashboard's filter dimensions as columns (MATERIALIZED from dims), for query speed.
+      { name: 'dim_country', type: 'LowCardinality(String)' },
+      { name: 'dim_device_type', type: 'LowCardinality(String)' },
+      { name: 'dim_campaign_id', type: 'LowCardinality(String)' },
     ]);
     const engine = await client.query({
       query: "SELECT engine, sorting_key, partition_key FROM system.tables WHERE database = 'edgepulse' AND name = 'events_1m'",
@@ -102,8 +107,8 @@ describe('applyMigrations', () => {
   it('applies in order once, records checksums, and skips on re-run', async () => {
     await writeFile(join(dir, '0002_b.sql'), 'CREATE TABLE IF NOT EXISTS b (y String) ENGINE = MergeTree ORDER BY y;\n');
     await writeFile(join(dir, '0001_a.sql'), first);
-    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: ['0001_a', '0002_b'], skipped: [] });
-    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: [], skipped: ['0001_a', '0002_b'] });
+    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: ['0001_a', '0002_b'], skipped: [], retentionChanged: [] });
+    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: [], skipped: ['0001_a', '0002_b'], retentionChanged: [] });
 
     const rs = await client.query({
       query: `SELECT version, name, checksum, applied_at > now() - INTERVAL 1 HOUR AS recent FROM ${database}.schema_migrations ORDER BY version`,
@@ -127,7 +132,7 @@ describe('applyMigrations', () => {
     expect(await tableExists(database, 'c')).toBe(false);
 
     await writeFile(join(dir, '0001_a.sql'), first); // restored: the new one goes through
-    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: ['0002_c'], skipped: ['0001_a'] });
+    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: ['0002_c'], skipped: ['0001_a'], retentionChanged: [] });
   });
 
   it('does not record a failing migration and retries it next time', async () => {
@@ -135,7 +140,7 @@ describe('applyMigrations', () => {
     await writeFile(join(dir, '0002_bad.sql'), 'CREATE TABLE IF NOT EXISTS d (x UInt8) ENGINE = MergeTree ORDER BY x;\nSELEC 1;\n');
     await expect(applyMigrations({ url, database, migrationsDir: dir })).rejects.toThrow(/0002_bad\.sql statement 2 failed/);
     await writeFile(join(dir, '0002_bad.sql'), 'CREATE TABLE IF NOT EXISTS d (x UInt8) ENGINE = MergeTree ORDER BY x;\nSELECT 1;\n');
-    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: ['0002_bad'], skipped: ['0001_a'] });
+    expect(await applyMigrations({ url, database, migrationsDir: dir })).toEqual({ applied: ['0002_bad'], skipped: ['0001_a'], retentionChanged: [] });
   });
 
   it('rejects badly named files and duplicate versions', async () => {
@@ -145,5 +150,43 @@ describe('applyMigrations', () => {
     await writeFile(join(dir, '0001_a.sql'), 'SELECT 1;');
     await writeFile(join(dir, '0001_b.sql'), 'SELECT 2;');
     await expect(applyMigrations({ url, database, migrationsDir: dir })).rejects.toThrow(/share version 0001/);
+  });
+});
+
+describe('retention from config', () => {
+  const defaults = retentionFromEnv({});
+
+  it('reads CLICKHOUSE_TTL_* days, defaulting to the TTLs the migrations create', () => {
+    expect(defaults).toEqual({ events_1m: 400, events_1h: 730, events_1d: 1825, events_raw: 7, governance_1m: 90 });
+    expect(retentionFromEnv({ CLICKHOUSE_TTL_1M_DAYS: '30', CLICKHOUSE_TTL_RAW_DAYS: '' })).toMatchObject({ events_1m: 30, events_raw: 7 });
+    for (const bad of ['0', '-1', '1.5', '30d', '99999']) expect(() => retentionFromEnv({ CLICKHOUSE_TTL_1H_DAYS: bad })).toThrow(/CLICKHOUSE_TTL_1H_DAYS/);
+    expect(ttlDaysOf('MergeTree ORDER BY x TTL window_start + toIntervalDay(400) SETTINGS index_granularity = 8192')).toBe(400);
+    expect(ttlDaysOf('MergeTree ORDER BY x')).toBeNull();
+  });
+
+  it('applies changed TTLs with ALTER … MODIFY TTL, records them, and leaves equal ones alone', async () => {
+    const database = `ret_${randomUUID().replaceAll('-', '')}`;
+    expect((await applyMigrations({ url, database })).retentionChanged).toEqual([]);
+    const wanted = { ...defaults, events_1m: 30, events_raw: 3 };
+    expect((await applyMigrations({ url, database, retentionDays: wanted })).retentionChanged).toEqual([
+      { table: 'events_1m', fromDays: 400, toDays: 30 },
+      { table: 'events_raw', fromDays: 7, toDays: 3 },
+    ]);
+    const rs = await client.query({
+      query: 'SELECT name, engine_full FROM system.tables WHERE database = {database:String} AND name IN {names:Array(String)} ORDER BY name',
+      query_params: { database, names: Object.keys(RETENTION_TABLES) },
+      format: 'JSONEachRow',
+    });
+    const ttls = Object.fromEntries((await rs.json<{ name: string; engine_full: string }>()).map((row) => [row.name, ttlDaysOf(row.engine_full)]));
+    expect(ttls).toEqual({ events_1m: 30, events_1h: 730, events_1d: 1825, events_raw: 3, governance_1m: 90 });
+    // Re-running with the same config changes nothing; the record keeps what changed, once.
+    expect((await applyMigrations({ url, database, retentionDays: wanted })).retentionChanged).toEqual([]);
+    const recorded = await client.query({ query: `SELECT table_name, from_days, to_days FROM ${database}.schema_retention ORDER BY table_name`, format: 'JSONEachRow' });
+    expect(await recorded.json()).toEqual([
+      { table_name: 'events_1m', from_days: 400, to_days: 30 },
+      { table_name: 'events_raw', from_days: 7, to_days: 3 },
+    ]);
+    // Back to the defaults is a change like any other.
+    expect((await applyMigrations({ url, database, retentionDays: defaults })).retentionChanged.map((c) => c.table)).toEqual(['events_1m', 'events_raw']);
   });
 });

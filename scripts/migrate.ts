@@ -4,6 +4,11 @@
 //   node scripts/migrate.ts [--url http://127.0.0.1:8123] [--database edgepulse] [--dir migrations/clickhouse]
 //   (env CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE as defaults)
 //
+// Then retention: each table's TTL from config (env CLICKHOUSE_TTL_1M_DAYS,
+// _1H_DAYS, _1D_DAYS, _RAW_DAYS, _GOVERNANCE_DAYS; defaults = the TTLs the
+// migrations create). A table whose TTL differs gets `ALTER TABLE … MODIFY
+// TTL`, recorded in <db>.schema_retention; an equal one is left alone.
+//
 // ClickHouse has no transactional DDL: a migration that fails halfway is not
 // recorded and runs again from its first statement next time, so write each
 // statement to be idempotent (IF NOT EXISTS / IF EXISTS).
@@ -22,6 +27,43 @@ export interface ApplyMigrationsOptions {
   password?: string;
   /** Default <repo>/migrations/clickhouse. */
   migrationsDir?: string;
+  /** Days each table keeps; default retentionFromEnv(process.env). */
+  retentionDays?: RetentionDays;
+}
+
+/** Tables with a TTL, and the expression their TTL adds days to. */
+export const RETENTION_TABLES = {
+  events_1m: { env: 'CLICKHOUSE_TTL_1M_DAYS', column: 'window_start', defaultDays: 400 },
+  events_1h: { env: 'CLICKHOUSE_TTL_1H_DAYS', column: 'window_start', defaultDays: 730 },
+  events_1d: { env: 'CLICKHOUSE_TTL_1D_DAYS', column: 'window_start', defaultDays: 1825 },
+  events_raw: { env: 'CLICKHOUSE_TTL_RAW_DAYS', column: 'toDateTime(event_time)', defaultDays: 7 },
+  governance_1m: { env: 'CLICKHOUSE_TTL_GOVERNANCE_DAYS', column: 'window_start', defaultDays: 90 },
+} as const;
+export type RetentionTable = keyof typeof RETENTION_TABLES;
+export type RetentionDays = Record<RetentionTable, number>;
+const MAX_RETENTION_DAYS = 36_500;
+
+/** Days per table from CLICKHOUSE_TTL_* variables, the migrations' TTLs where unset; bad values fail loudly. */
+export function retentionFromEnv(env: Readonly<Record<string, string | undefined>>): RetentionDays {
+  const read = (table: RetentionTable): number => {
+    const { env: name, defaultDays } = RETENTION_TABLES[table];
+    const raw = env[name];
+    if (raw === undefined || raw === '') return defaultDays;
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isInteger(value) || value < 1 || value > MAX_RETENTION_DAYS) throw new Error(`${name}=${JSON.stringify(raw)} must be a whole number of days in 1..${MAX_RETENTION_DAYS}`);
+    return value;
+  };
+  return { events_1m: read('events_1m'), events_1h: read('events_1h'), events_1d: read('events_1d'), events_raw: read('events_raw'), governance_1m: read('governance_1m') };
+}
+
+function retentionTableNames(): RetentionTable[] {
+  return ['events_1m', 'events_1h', 'events_1d', 'events_raw', 'governance_1m'];
+}
+
+/** The days of a `TTL <column> + toIntervalDay(N)` clause as system.tables shows it; null when there is none. */
+export function ttlDaysOf(engineFull: string): number | null {
+  const match = /\bTTL\s+.*?toIntervalDay\((\d+)\)/.exec(engineFull);
+  return match?.[1] === undefined ? null : Number(match[1]);
 }
 
 export interface ApplyMigrationsResult {
@@ -29,6 +71,8 @@ export interface ApplyMigrationsResult {
   applied: string[];
   /** Migration names already recorded as applied. */
   skipped: string[];
+  /** Tables whose TTL this run changed (absent tables are skipped). */
+  retentionChanged: Array<{ table: RetentionTable; fromDays: number | null; toDays: number }>;
 }
 
 export interface Migration {
@@ -139,7 +183,7 @@ export async function applyMigrations(options: ApplyMigrationsOptions): Promise<
       );
     }
 
-    const result: ApplyMigrationsResult = { applied: [], skipped: [] };
+    const result: ApplyMigrationsResult = { applied: [], skipped: [], retentionChanged: [] };
     for (const migration of migrations) {
       if (applied.has(migration.version)) {
         result.skipped.push(migration.name);
@@ -161,10 +205,52 @@ SELECT {version:UInt32}, {name:String}, {checksum:String}`,
       });
       result.applied.push(migration.name);
     }
+    result.retentionChanged = await applyRetention(client, database, options.retentionDays ?? retentionFromEnv(process.env));
     return result;
   } finally {
     await Promise.all([admin.close(), client.close()]);
   }
+}
+
+/** Brings each existing table's TTL to `days`; idempotent: equal TTLs are not touched, changes are recorded. */
+async function applyRetention(client: ReturnType<typeof createClient>, database: string, days: RetentionDays): Promise<ApplyMigrationsResult['retentionChanged']> {
+  const rs = await client.query({
+    query: 'SELECT name, engine_full FROM system.tables WHERE database = {database:String} AND name IN {names:Array(String)}',
+    query_params: { database, names: retentionTableNames() },
+    format: 'JSONEachRow',
+  });
+  const current = new Map<string, string>();
+  for (const row of await rs.json<unknown>()) {
+    if (typeof row !== 'object' || row === null || !('name' in row) || typeof row.name !== 'string' || !('engine_full' in row) || typeof row.engine_full !== 'string') {
+      throw new Error(`unexpected system.tables row: ${JSON.stringify(row)}`);
+    }
+    current.set(row.name, row.engine_full);
+  }
+  const changed: ApplyMigrationsResult['retentionChanged'] = [];
+  for (const table of retentionTableNames()) {
+    const engine = current.get(table);
+    if (engine === undefined) continue;
+    const fromDays = ttlDaysOf(engine);
+    const toDays = days[table];
+    if (fromDays === toDays) continue;
+    if (!Number.isInteger(toDays) || toDays < 1 || toDays > MAX_RETENTION_DAYS) throw new Error(`retention for ${table} must be 1..${MAX_RETENTION_DAYS} days, got ${toDays}`);
+    // Table and column come from RETENTION_TABLES, the days are a checked integer: DDL takes no parameters.
+    await client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${RETENTION_TABLES[table].column} + INTERVAL ${toDays} DAY` });
+    await client.command({
+      query: `CREATE TABLE IF NOT EXISTS schema_retention (
+  table_name String,
+  from_days Nullable(UInt32),
+  to_days UInt32,
+  applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = MergeTree ORDER BY (table_name, applied_at)`,
+    });
+    await client.command({
+      query: 'INSERT INTO schema_retention (table_name, from_days, to_days) SELECT {table:String}, {fromDays:Nullable(UInt32)}, {toDays:UInt32}',
+      query_params: { table, fromDays, toDays },
+    });
+    changed.push({ table, fromDays, toDays });
+  }
+  return changed;
 }
 
 async function main(): Promise<void> {
@@ -177,7 +263,7 @@ async function main(): Promise<void> {
   });
   const url = values.url ?? process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
   const database = values.database ?? process.env.CLICKHOUSE_DATABASE ?? 'edgepulse';
-  const { applied, skipped } = await applyMigrations({
+  const { applied, skipped, retentionChanged } = await applyMigrations({
     url,
     database,
     username: process.env.CLICKHOUSE_USER,
@@ -186,6 +272,7 @@ async function main(): Promise<void> {
   });
   for (const name of skipped) console.log(`skipped ${name} (already applied)`);
   for (const name of applied) console.log(`applied ${name}`);
+  for (const { table, fromDays, toDays } of retentionChanged) console.log(`retention ${table}: ${fromDays ?? 'none'} -> ${toDays} days`);
   console.log(`${database} @ ${url}: ${applied.length} applied, ${skipped.length} already up to date`);
 }
 
