@@ -160,6 +160,10 @@ describe('dashboard', () => {
       outage = true;
       const killed = sockets.at(-1);
       if (killed === undefined) throw new Error('the dashboard opened no WebSocket');
+      // A short-lived viewer token and flow control in the socket URL, never the read key.
+      expect(new URL(killed.url()).searchParams.has('token')).toBe(true);
+      expect(new URL(killed.url()).searchParams.get('ack')).toBe('32');
+      expect(killed.url()).not.toContain(keys.read);
       await killed.close({ code: 1012, reason: 'test kill' });
       await expect.poll(() => page.getByTestId('connection').getAttribute('data-state'), { timeout: 5000 }).toBe('reconnecting');
       // Past ?staleAfter=3 the alarm says so in words, and the page is marked stale.
