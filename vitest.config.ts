@@ -50,7 +50,11 @@ export default defineConfig({
                 VIEWER_TOKEN_SECRET: 'test-viewer-token-secret-0123456789',
               },
               // Low enough that a test can trip it; each test file uses its own keys.
-              ratelimits: { INGEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 50, period: 10 } } },
+              ratelimits: {
+                INGEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 50, period: 10 } },
+                // Below the key's limit, so a test can trip it first.
+                INGEST_VISITOR_RATE_LIMITER: { namespace_id: '1002', simple: { limit: 20, period: 10 } },
+              },
             },
           })),
         ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newSalt, saltDay, visitorId, type VisitorIdInput } from './visitor-id.ts';
+import { clientRateKey, newSalt, saltDay, visitorId, type VisitorIdInput } from './visitor-id.ts';
 
 const SALT = newSalt();
 const IPV4 = '203.0.113.195';
@@ -112,3 +112,22 @@ function fromBase64url(text: string): Uint8Array {
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
+
+describe('clientRateKey', () => {
+  const base = { salt: SALT, ip: IPV4, projectId: 'shop' };
+
+  it('is one key per (salt, project, IP), whatever the User-Agent, and never a visitor id', async () => {
+    const key = await clientRateKey(base);
+    expect(key).toMatch(/^c_[0-9a-f]{32}$/);
+    expect(await clientRateKey({ ...base, ip: ` ${IPV4} ` })).toBe(key);
+    expect(await clientRateKey({ ...base, ip: IPV6 })).not.toBe(key);
+    expect(await clientRateKey({ ...base, projectId: 'other' })).not.toBe(key);
+    expect(await clientRateKey({ ...base, salt: newSalt() })).not.toBe(key);
+    expect(key.slice(2)).not.toBe((await visitorId(BASE)).slice(2));
+  });
+
+  it('never contains the IP', async () => {
+    const key = await clientRateKey(base);
+    expect(key).not.toContain(IPV4);
+  });
+});

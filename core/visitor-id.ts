@@ -18,6 +18,8 @@
 
 /** Versioned domain tag: changing the construction must change every id. */
 const DOMAIN = 'edgepulse.visitor.v1';
+/** A different tag: a rate-limit key never equals any visitor id, even for the same IP. */
+const RATE_DOMAIN = 'edgepulse.ratelimit-client.v1';
 /** Same bound as the UA parser: bounds HMAC input and keeps ids stable for absurd headers. */
 const USER_AGENT_MAX_LENGTH = 512;
 /** Salts are random secrets of >= 128 bits in any printable encoding (base64url, hex). */
@@ -48,6 +50,19 @@ export async function visitorId(input: VisitorIdInput): Promise<string> {
   const message = lengthPrefixed([DOMAIN, input.projectId, input.ip.trim().toLowerCase(), ua]);
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, message));
   return `v_${toHex(mac.subarray(0, ID_BYTES))}`;
+}
+
+/**
+ * The rate limiter's name for one client of a project: a keyed hash of the
+ * IP alone (a User-Agent is free to rotate, so it must not buy a new budget),
+ * rotating with the day's salt. Like visitorId, the IP is HMAC input only.
+ */
+export async function clientRateKey(input: Omit<VisitorIdInput, 'userAgent'>): Promise<string> {
+  if (input.salt.length < SALT_MIN_LENGTH) throw new Error('clientRateKey: the salt is too short to be a secret.');
+  const key = await hmacKey(input.salt);
+  const message = lengthPrefixed([RATE_DOMAIN, input.projectId, input.ip.trim().toLowerCase()]);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, message));
+  return `c_${toHex(mac.subarray(0, ID_BYTES))}`;
 }
 
 /** The UTC day a salt belongs to, `YYYY-MM-DD`. */

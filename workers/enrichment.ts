@@ -16,7 +16,7 @@ export const FORWARDED_UA_HEADER = 'X-Edgepulse-User-Agent';
 const saltCache = new Map<string, string>();
 
 /** Today's salt, fetched from the registry once per isolate per day. */
-async function dailySalt(env: Env, day: string): Promise<string> {
+export async function dailySalt(env: Env, day: string): Promise<string> {
   const cached = saltCache.get(day);
   if (cached !== undefined) return cached;
   const salt = await env.PROJECT_REGISTRY.get(env.PROJECT_REGISTRY.idFromName(REGISTRY_NAME)).dailySalt(day);

@@ -7,20 +7,50 @@ import { uuidv7 } from '../core/ids.ts';
 import { LruMap } from '../core/lru.ts';
 import type { ShardIngestRequest } from '../core/protocol.ts';
 import { groupByShard, shardObjectName } from '../core/shard.ts';
+import { clientRateKey, saltDay } from '../core/visitor-id.ts';
 import type { KeyRecord } from '../durable-objects/ProjectRegistry.ts';
 import type { AppEnv } from './app-env.ts';
 import type { AuthenticatedKey } from './auth.ts';
-import { enrichBatch } from './enrichment.ts';
+import { dailySalt, enrichBatch } from './enrichment.ts';
 import { ApiError } from './errors.ts';
 
-/** Seconds a rate-limited client should wait: the limiter's period. */
+/** Seconds a rate-limited client should wait: the limiters' period. */
 const RATE_LIMIT_RETRY_AFTER_S = 10;
 
-/** Per write key; runs before the body is read, so a limited request costs no parsing and no shard call. */
+/**
+ * Two limits, both before the body is read when the key came in a header (a
+ * limited request then costs no parsing and no shard call):
+ * - per (public key, client): one browser, or one script with a site's
+ *   public key, cannot use up the whole site's budget. The client is a keyed
+ *   hash of its IP with the day's salt (core/visitor-id.ts clientRateKey),
+ *   never the IP. Checked first, so its refusals do not count against the key.
+ * - per key: the whole site (or server integration).
+ */
 export async function enforceRateLimit(c: Context<AppEnv>, auth: AuthenticatedKey): Promise<void> {
+  if (auth.kind === 'public') {
+    const ip = c.req.header('CF-Connecting-IP');
+    // No client address (local tools, tests): nothing to tell clients apart by; the key's limit still applies.
+    const client = ip === undefined || ip === '' ? null : await clientKey(c.env, auth.projectId, ip);
+    if (client !== null) {
+      const { success } = await c.env.INGEST_VISITOR_RATE_LIMITER.limit({ key: `${auth.projectId}:${auth.keyHash}:${client}` });
+      if (!success) {
+        throw new ApiError(429, 'rate_limited', 'Too many requests from this client for this key; slow down.', { 'Retry-After': String(RATE_LIMIT_RETRY_AFTER_S) });
+      }
+    }
+  }
   const { success } = await c.env.INGEST_RATE_LIMITER.limit({ key: `${auth.projectId}:${auth.keyHash}` });
   if (!success) {
     throw new ApiError(429, 'rate_limited', 'Too many requests for this key; slow down.', { 'Retry-After': String(RATE_LIMIT_RETRY_AFTER_S) });
+  }
+}
+
+async function clientKey(env: Env, projectId: string, ip: string): Promise<string | null> {
+  try {
+    return await clientRateKey({ salt: await dailySalt(env, saltDay(Date.now())), ip, projectId });
+  } catch (error) {
+    // Without the salt there is no private name for the client; the key's own limit still holds.
+    console.warn('Client rate-limit key unavailable:', error instanceof Error ? error.message : error);
+    return null;
   }
 }
 

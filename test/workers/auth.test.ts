@@ -214,6 +214,37 @@ describe('rate limiting', () => {
   });
 });
 
+describe('rate limiting per client of a public key', () => {
+  it('answers 429 to one client (by hashed IP) while another client of the same key is served, and calls no shard for it', async () => {
+    const project = await createTestProject();
+    const eventType = uniqueEventType('client_limited');
+    const fromIp = (ip: string, i: number) =>
+      postEvents(project.keys.public, { eventId: `${eventType}-${ip}-${i}`, eventType, timestamp: Date.now() - 3_000, userId: `u${i}` }, { 'User-Agent': BROWSER_UA, 'CF-Connecting-IP': ip });
+    let accepted = 0;
+    let limited: Response | null = null;
+    // 20 per 10 s per client in tests (the key allows 50); windows are wall-clock aligned, so allow for one boundary.
+    for (let i = 0; i < 200 && limited === null; i++) {
+      const response = await fromIp('198.51.100.7', i);
+      if (response.status === 429) limited = response;
+      else {
+        expect(response.status).toBe(202);
+        accepted++;
+      }
+    }
+    expect(limited).not.toBeNull();
+    expect(limited?.headers.get('Retry-After')).toBe('10');
+    const body: { error: { code: string; message: string } } = await (limited ?? new Response('{}')).json();
+    expect(body.error.code).toBe('rate_limited');
+    expect(body.error.message).toContain('client');
+    expect(accepted).toBeLessThan(50);
+    // Another client of the same site is not held back by the first one.
+    expect((await fromIp('198.51.100.8', 0)).status).toBe(202);
+    await sleep(1100);
+    await flushAllShards(project.projectId);
+    expect((await countInClickHouse(eventType, project.projectId)).events).toBe(accepted + 1);
+  });
+});
+
 describe('made-up keys are cheap to refuse and cannot evict valid ones', () => {
   /** The Worker itself (not through the runtime's entry), so this file reads the same keyLookupStats. */
   async function post(key: string): Promise<Response> {
