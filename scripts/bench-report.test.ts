@@ -22,7 +22,7 @@ import {
 
 const machine = { cpus: 2, model: 'AMD EPYC', mem_gib: 23.5, node: 'v24.21.0', platform: 'linux-x64', label: machineLabel(2), loadavg_1m: 1.5 };
 
-function run(bench: string, result: Record<string, unknown> | null, status: 'ok' | 'failed' = 'ok'): RunRecord {
+function run(bench: string, result: Record<string, unknown> | null, status: 'ok' | 'failed' = 'ok', commit = '7096cca0000000000000000000000000000000000', finishedAt = '2026-11-23T09:01:30.000Z'): RunRecord {
   return {
     bench,
     status,
@@ -31,10 +31,10 @@ function run(bench: string, result: Record<string, unknown> | null, status: 'ok'
     signal: null,
     args: [],
     started_at: '2026-11-23T09:00:00.000Z',
-    finished_at: '2026-11-23T09:01:30.000Z',
+    finished_at: finishedAt,
     duration_s: 90,
     machine,
-    git: { commit: '7096cca0000000000000000000000000000000000', dirty_files: 2 },
+    git: { commit, dirty_files: 2 },
     result,
   };
 }
@@ -153,7 +153,7 @@ describe('evaluateFigure', () => {
 describe('the declarative map', () => {
   it('covers the benches the issues ask for, each figure with a value field', () => {
     const names = KNOWN_BENCHES.map((b) => b.bench);
-    for (const name of ['ingest', 'aggregate', 'hll', 'fanout', 'query', 'rpc']) expect(names).toContain(name);
+    for (const name of ['ingest', 'aggregate', 'hll', 'fanout', 'query', 'rpc', 'validation']) expect(names).toContain(name);
     expect(new Set(names).size).toBe(names.length);
     for (const b of KNOWN_BENCHES) expect(b.figures.length).toBeGreaterThan(0);
   });
@@ -211,9 +211,30 @@ describe('report', () => {
   });
   it('renders a markdown table with the shared-machine caveat', () => {
     const md = renderMarkdown(file(run('rpc', { bench: 'rpc', native_rpc_ms_per_call_100: 0.31, itty_durable_ms_per_call_100: 0.47, ratio_itty_100: 1.5 })), ['rpc']);
-    expect(md).toContain('| bench | figure | value | baseline (same run) | ratio | target | result | machine | date |');
+    expect(md).toContain('| bench | figure | value | baseline (same run) | ratio | target | result | machine | date | commit |');
     expect(md).toContain('| rpc | ms per call, 100-event batch, native RPC (vs itty-durable) | 0.31 ms | 0.47 ms (itty-durable) | 1.5× | ratio ≥ 1 | pass |');
     expect(md).toContain('2-core machine');
     expect(md).toContain('7096cca + 2 uncommitted files');
+    expect(md).not.toContain('Not one run');
+    expect(md).not.toContain('(older commit)');
+  });
+  it('says "not run" for every bench without a result, declared or only present in bench/', () => {
+    const rows = reportRows(file(run('rpc', { bench: 'rpc' })), ['rpc', 'aggregate', 'scratch']);
+    expect(rows.find((r) => r.bench === 'aggregate')).toMatchObject({ value: 'not run', verdict: 'not run' });
+    expect(rows.find((r) => r.bench === 'scratch')).toMatchObject({ value: 'not run', verdict: 'not run' });
+    const md = renderMarkdown(file(run('rpc', { bench: 'rpc' })), ['rpc', 'aggregate', 'scratch']);
+    expect(md).toMatch(/not run: [^;]*aggregate[^;]*scratch/);
+  });
+  it('names each row\'s commit and flags a merge of runs from different commits', () => {
+    const older = run('hll', { bench: 'hll', precision: 14, adds_per_s: 6e6 }, 'ok', 'aaaaaaa0000000000000000000000000000000000', '2026-11-22T08:00:00.000Z');
+    const newer = run('rpc', { bench: 'rpc', native_rpc_ms_per_call_100: 0.3 }, 'ok', 'bbbbbbb0000000000000000000000000000000000', '2026-11-23T08:00:00.000Z');
+    const merged = file(older, newer);
+    const rows = reportRows(merged, ['hll', 'rpc']);
+    expect(rows.filter((r) => r.bench === 'hll').every((r) => r.commit === 'aaaaaaa + 2 uncommitted files (older commit)')).toBe(true);
+    expect(rows.filter((r) => r.bench === 'rpc').every((r) => r.commit === 'bbbbbbb + 2 uncommitted files')).toBe(true);
+    const md = renderMarkdown(merged, ['hll', 'rpc']);
+    expect(md).toContain('**Not one run.**');
+    expect(md).toMatch(/newest run's commit is bbbbbbb/);
+    expect(md).toMatch(/\(older commit\)\* \(hll\)/);
   });
 });

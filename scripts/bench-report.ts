@@ -11,7 +11,12 @@
  * - every row says what machine and when; a machine with <= 2 cores is
  *   labelled "N-core shared machine" (load generator, workerd and ClickHouse
  *   share those cores, and so do other people's processes);
- * - pass/fail only where a target exists; "—" where none does.
+ * - pass/fail only where a target exists; "—" where none does;
+ * - a bench without a result (declared or just present in bench/) says
+ *   "not run", never disappears;
+ * - every row names its commit; when the file merges runs from several
+ *   commits the page says so, and rows not from the newest run's commit are
+ *   marked "(older commit)".
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -175,6 +180,24 @@ export const KNOWN_BENCHES: readonly BenchSpec[] = [
       },
       { figure: 'RMS relative error, ours p = 14', value: 'rms_rel_error_p14', format: 'pct', baseline: 'clickhouse_uniqCombined_rms_rel_error', baselineLabel: 'ClickHouse uniqCombined (default)', ratio: 'baseline/value' },
       { figure: 'sketch merged with maxMap in SQL estimates exactly like the sketch', value: 'maxmap_roundtrip_exact', format: 'bool', target: { on: 'value', op: '==', value: true, source: 'issue 4' } },
+    ],
+  },
+  {
+    bench: 'validation',
+    title: 'Event validation: the hand-written validator vs zod 4 and valibot 1 on the same events (pure modules in Node)',
+    source: 'issue 3, validation choice',
+    figures: [
+      {
+        figure: 'validateEvent (vs valibot)',
+        value: 'ns_per_event',
+        unit: 'ns/event',
+        baseline: 'baseline_valibot_ns_per_event',
+        baselineLabel: 'valibot 1 schema',
+        ratio: 'ratio',
+      },
+      { figure: 'validateEvent (vs zod)', value: 'ns_per_event', unit: 'ns/event', baseline: 'zod_ns_per_event', baselineLabel: 'zod 4 schema', ratio: 'baseline/value' },
+      { figure: 'validator bundle, min + gzip (vs valibot)', value: 'bundle_gzip_bytes', unit: 'bytes', baseline: 'valibot_bundle_gzip_bytes', baselineLabel: 'valibot 1 schema', ratio: 'baseline/value' },
+      { figure: 'validator bundle, min + gzip (vs zod)', value: 'bundle_gzip_bytes', unit: 'bytes', baseline: 'zod_bundle_gzip_bytes', baselineLabel: 'zod 4 schema', ratio: 'baseline/value' },
     ],
   },
   {
@@ -501,6 +524,34 @@ export interface ReportRow {
   verdict: Verdict | 'failed' | 'not run';
   machine: string;
   date: string;
+  /** The commit the row was measured at, flagged when it is not the newest run's commit. */
+  commit: string;
+}
+
+/** Short commit of a run, with its uncommitted-file count. */
+function formatCommit(git: GitInfo): string {
+  if (git.commit === null) return 'n/a';
+  return `${git.commit.slice(0, 7)}${git.dirty_files !== null && git.dirty_files > 0 ? ` + ${git.dirty_files} uncommitted files` : ''}`;
+}
+
+/** The commit of the most recently finished run: rows from any other commit are not part of "this run". */
+export function newestCommit(file: BenchFile): string | null {
+  let newest: RunRecord | null = null;
+  for (const run of Object.values(file.runs)) {
+    if (run.git.commit === null) continue;
+    if (newest === null || run.finished_at > newest.finished_at) newest = run;
+  }
+  return newest?.git.commit ?? null;
+}
+
+/** Distinct commits the file's runs were measured at (unknown commits count as one). */
+export function commitsOf(file: BenchFile): string[] {
+  return [...new Set(Object.values(file.runs).map((run) => run.git.commit ?? 'unknown'))];
+}
+
+function commitCell(run: RunRecord, newest: string | null): string {
+  const shown = formatCommit(run.git);
+  return newest !== null && run.git.commit !== newest ? `${shown} (older commit)` : shown;
 }
 
 /**
@@ -510,15 +561,19 @@ export interface ReportRow {
  */
 export function reportRows(file: BenchFile, available: readonly string[]): ReportRow[] {
   const rows: ReportRow[] = [];
+  const newest = newestCommit(file);
+  const notRun = (bench: string, why: string): ReportRow => ({
+    bench, figure: `(${why})`, value: 'not run', baseline: '—', ratio: '—', target: '—', verdict: 'not run', machine: '—', date: '—', commit: '—',
+  });
   for (const spec of KNOWN_BENCHES) {
     const run = file.runs[spec.bench];
     if (run === undefined) {
-      const why = available.includes(spec.bench) ? 'not run yet' : `no bench/${spec.bench}.ts yet`;
-      rows.push({ bench: spec.bench, figure: `(${why})`, value: '—', baseline: '—', ratio: '—', target: '—', verdict: 'not run', machine: '—', date: '—' });
+      rows.push(notRun(spec.bench, available.includes(spec.bench) ? 'not run yet' : `no bench/${spec.bench}.ts yet`));
       continue;
     }
     const machine = formatMachine(run.machine);
     const date = formatDate(run.finished_at);
+    const commit = commitCell(run, newest);
     const quick = run.result?.quick === true ? ' *(quick run)*' : '';
     for (const fig of spec.figures) {
       const e = evaluateFigure(fig, run.status === 'ok' ? run.result : null);
@@ -533,6 +588,7 @@ export function reportRows(file: BenchFile, available: readonly string[]): Repor
         verdict: run.status === 'failed' ? 'failed' : e.verdict,
         machine,
         date,
+        commit,
       });
     }
   }
@@ -548,7 +604,12 @@ export function reportRows(file: BenchFile, available: readonly string[]): Repor
       verdict: run.status === 'failed' ? 'failed' : '—',
       machine: formatMachine(run.machine),
       date: formatDate(run.finished_at),
+      commit: commitCell(run, newest),
     });
+  }
+  // Bench files nobody declared and nobody ran still get a row: absent is not the same as fine.
+  for (const name of [...available].sort()) {
+    if (specFor(name) === undefined && file.runs[name] === undefined) rows.push(notRun(name, 'not run yet; no figures declared'));
   }
   return rows;
 }
@@ -559,7 +620,9 @@ export function renderMarkdown(file: BenchFile, available: readonly string[]): s
   const machines = [...new Set(runs.map((r) => formatMachine(r.machine)))];
   const counts = { pass: 0, FAIL: 0, 'n/a': 0 };
   for (const r of rows) if (r.verdict === 'pass' || r.verdict === 'FAIL' || r.verdict === 'n/a') counts[r.verdict]++;
-  const notRun = KNOWN_BENCHES.filter((s) => file.runs[s.bench] === undefined).map((s) => s.bench);
+  const notRun = [...new Set([...KNOWN_BENCHES.map((s) => s.bench), ...available])].filter((bench) => file.runs[bench] === undefined);
+  const commits = commitsOf(file);
+  const newest = newestCommit(file);
   const failedRuns = runs.filter((r) => r.status === 'failed').map((r) => r.bench);
   const out: string[] = [];
   out.push('# Benchmarks');
@@ -589,13 +652,22 @@ export function renderMarkdown(file: BenchFile, available: readonly string[]): s
     );
     out.push('');
   }
+  if (commits.length > 1) {
+    const olderBenches = runs.filter((r) => r.git.commit !== newest).map((r) => r.bench);
+    out.push(
+      `> **Not one run.** These rows merge runs measured at ${commits.length} different commits; the newest run's commit is ` +
+        `${newest === null ? 'unknown' : newest.slice(0, 7)}. Rows marked *(older commit)* (${olderBenches.join(', ')}) were measured on older code ` +
+        'and are not comparable with the rest as one run; `npm run bench` (every bench, one commit) rewrites the page from a single run.',
+    );
+    out.push('');
+  }
   out.push(`Machines: ${machines.length > 0 ? machines.join('; ') : 'none yet'}.`);
   out.push('');
-  out.push('| bench | figure | value | baseline (same run) | ratio | target | result | machine | date |');
-  out.push('|---|---|---|---|---|---|---|---|---|');
+  out.push('| bench | figure | value | baseline (same run) | ratio | target | result | machine | date | commit |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const verdict = r.verdict === 'FAIL' ? '**FAIL**' : r.verdict === 'failed' ? '**bench failed**' : r.verdict;
-    out.push(`| ${[r.bench, r.figure, r.value, r.baseline, r.ratio, r.target, verdict, r.machine, r.date].map(cell).join(' | ')} |`);
+    out.push(`| ${[r.bench, r.figure, r.value, r.baseline, r.ratio, r.target, verdict, r.machine, r.date, r.commit].map(cell).join(' | ')} |`);
   }
   out.push('');
   out.push('## Runs');
@@ -604,7 +676,7 @@ export function renderMarkdown(file: BenchFile, available: readonly string[]): s
   out.push('|---|---|---|---|---|---|---|---|');
   for (const run of runs) {
     const status = run.status === 'ok' ? 'ok' : `failed: ${run.error ?? 'unknown'}`;
-    const commit = run.git.commit === null ? 'n/a' : `${run.git.commit.slice(0, 7)}${run.git.dirty_files !== null && run.git.dirty_files > 0 ? ` + ${run.git.dirty_files} uncommitted files` : ''}`;
+    const commit = commitCell(run, newest);
     out.push(
       `| ${[run.bench, status, `${formatNumber(run.duration_s)} s`, run.args.length > 0 ? `\`${run.args.join(' ')}\`` : '—', commit, formatNumber(run.machine.loadavg_1m), run.machine.node, formatDate(run.finished_at)].map(cell).join(' | ')} |`,
     );
