@@ -25,7 +25,7 @@
  * batch whose running count is <= v, and each completed (batch, viewer) pair
  * is one latency sample: arrival time - the batch's receivedAt. Each delta
  * also carries the root's emit time (`timestamp`), which splits a sample into
- * edge -> shard -> combiner -> root (receivedAt -> timestamp) and root ->
+ * edge -> shard -> combiner -> root (receivedAt -> timestamp; three batching levels) and root ->
  * relay -> viewer (timestamp -> arrival). Memory per viewer: workerd's RSS
  * after connecting and subscribing all viewers, minus before, over N.
  *
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`Live fan-out: ${VIEWERS} viewers x ${TOPICS} topic(s) on ${relays.size} relay(s), ${RATE} batches/s of ${BATCH} events, tick ${tickMs} ms, ${windowS.toFixed(1)} s measured (${machine.cpus} x ${machine.model})`);
   console.log(`  event -> viewer      p50 ${total.p50_ms} ms  p90 ${total.p90_ms} ms  p99 ${total.p99_ms} ms  max ${total.max_ms} ms  (${total.count} samples)`);
-  console.log(`  edge -> root emit    p50 ${toRoot.p50_ms} ms  p99 ${toRoot.p99_ms} ms   (ingest, shard write, shard -> root -> combiner push, combiner tick, root tick)`);
+  console.log(`  edge -> root emit    p50 ${toRoot.p50_ms} ms  p99 ${toRoot.p99_ms} ms   (ingest, shard write, shard tick -> combiner, combiner tick -> root, root tick)`);
   console.log(`  root -> viewer       p50 ${rootToViewer.p50_ms} ms  p99 ${rootToViewer.p99_ms} ms   (root -> relay RPC, relay fan-out to ${VIEWERS} sockets, client event loop)`);
   console.log(`  deltas delivered     ${round(deltasMeasured / windowS, 4)} /s (${deltasMeasured} in the window), missing (batch, viewer) pairs: ${missing}`);
   console.log(`  isolate heap         ${heapPerViewerBytes ?? '?'} B/viewer (V8 + embedder heap of the isolate holding the relays, uncollected garbage included: an upper bound of what counts against the 128 MB isolate limit)`);
