@@ -71,4 +71,20 @@ describe('Api', () => {
     expect(await api.health()).toBeNull();
     expect(calls).toBe(1);
   });
+
+  test('active users: the merged sliding window with its range; an API without the endpoint is unsupported (the server is mocked: outside the dashboard)', async () => {
+    const urls: URL[] = [];
+    vi.stubGlobal('location', new URL('http://dash.test/'));
+    vi.stubGlobal('fetch', async (url: URL) => {
+      urls.push(new URL(String(url)));
+      return answer(200, { activeUsers: 21, from: new Date(H).toISOString(), to: new Date(H + 300_000).toISOString(), events: 30 });
+    });
+    const api = new Api('rk');
+    expect(await api.activeUsers(300, 'visit', { country: 'FR' })).toEqual({ value: 21, fromMs: H, toMs: H + 300_000 });
+    expect(Object.fromEntries(urls[0]?.searchParams ?? [])).toEqual({ lastSeconds: '300', eventType: 'visit', country: 'FR' });
+    vi.stubGlobal('fetch', async () => answer(404, { error: { code: 'not_found', message: 'No route' } }));
+    expect(await api.activeUsers(300, null, {})).toBeNull();
+    vi.stubGlobal('fetch', async () => answer(200, { activeUsers: 'many' }));
+    await expect(api.activeUsers(300, null, {})).rejects.toBeInstanceOf(ApiError);
+  });
 });

@@ -91,6 +91,13 @@ export interface Health {
   serverNowMs: number | null;
 }
 
+export interface ActiveUsers {
+  /** Distinct users in [fromMs, toMs), from the shards' merged sketches. */
+  value: number;
+  fromMs: number;
+  toMs: number;
+}
+
 /** Parameters that steer the query rather than filter it. */
 const CONTROL_PARAMS = ['anomaly', 'groupBy', 'limit'] as const;
 type ControlParam = (typeof CONTROL_PARAMS)[number];
@@ -159,6 +166,33 @@ export class Api {
     const kept = sent.filter((p) => !echoed.includes(p));
     const second = await this.get('/v1/metrics', metricsParams(request, kept));
     return parseMetrics(second.body, [...dropped, ...echoed]);
+  }
+
+  /**
+   * `GET /v1/active-users`: users of the last `lastSeconds` from every
+   * shard's sliding-window sketch (newest minutes included); null when this
+   * API version has no such endpoint.
+   */
+  async activeUsers(lastSeconds: number, eventType: string | null, filters: Readonly<Record<string, string>>): Promise<ActiveUsers | null> {
+    const params: Array<[string, string]> = [['lastSeconds', String(lastSeconds)]];
+    if (eventType !== null) params.push(['eventType', eventType]);
+    for (const key of Object.keys(filters).sort()) {
+      const value = filters[key];
+      if (value !== undefined) params.push([key, value]);
+    }
+    let body: unknown;
+    try {
+      ({ body } = await this.get('/v1/active-users', params));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+    const o = asObject(body);
+    const value = finiteNumber(o?.activeUsers);
+    const fromMs = isoMs(o?.from);
+    const toMs = isoMs(o?.to);
+    if (value === null || fromMs === null || toMs === null) throw new ApiError('invalid_response', 'The active-users answer has no activeUsers, from and to.', 200);
+    return { value, fromMs, toMs };
   }
 
   /** `GET /v1/health`, or null when this API version has none (asked once). */

@@ -93,7 +93,7 @@ export class Dashboard {
       onFilter: (dimension, value) => this.filterBar.apply(withFilter(this.filters, dimension, value)),
       onClose: () => this.chart.clearSelection(),
     });
-    this.uniques = new ActiveUsers(this.api, UNIQUES_MINUTES, () => this.scheduleRender());
+    this.uniques = new ActiveUsers(this.api, UNIQUES_MINUTES * 60, () => this.scheduleRender());
     this.live = new LiveConnection({
       location,
       key: config.key,
@@ -157,7 +157,7 @@ export class Dashboard {
     }
     this.roles = plan.roles;
     this.chart.describe(this.metric, this.filters, plan.roles.chart);
-    void this.uniques.load(this.filters, this.serverNow(), Date.now());
+    void this.uniques.load(this.filters, Date.now());
   }
 
   private entry(role: Role): TopicEntry | undefined {
@@ -261,7 +261,7 @@ export class Dashboard {
     if (isReconnect) {
       // Whatever happened while we were away is only in the query API.
       for (const entry of this.topics.values()) void this.loadSnapshot(entry);
-      void this.uniques.load(this.filters, this.serverNow(), Date.now());
+      void this.uniques.load(this.filters, Date.now());
     }
     this.scheduleRender();
   }
@@ -296,15 +296,13 @@ export class Dashboard {
     const now = Date.now();
     const liveCovered = this.live.status.state === 'open';
     for (const entry of this.topics.values()) entry.series.advanceTo(windowStartMs, liveCovered, now);
-    const rolled = floorToMinute(windowStartMs) > this.headMs;
     this.headMs = Math.max(this.headMs, floorToMinute(windowStartMs));
-    if (rolled) void this.uniques.load(this.filters, this.serverNow(), now);
   }
 
   private tick(): void {
     const head = floorToMinute(this.serverNow());
     if (head > this.headMs) this.advance(head);
-    this.uniques.maybeRefresh(this.filters, this.serverNow(), Date.now());
+    this.uniques.maybeRefresh(this.filters, Date.now());
     this.renderNow();
   }
 
@@ -361,7 +359,7 @@ export class Dashboard {
 
     const u = this.uniques.state;
     this.kpis.set('active-users', u.kind === 'ok'
-      ? { value: u.value, text: `~${formatCount(Math.round(u.value))}`, note: 'HyperLogLog estimate, merged over 5 min' }
+      ? { value: u.value, text: `~${formatCount(Math.round(u.value))}`, note: 'HyperLogLog, every shard merged, last 5 min', window: { fromMs: u.fromMs, toMs: u.toMs } }
       : u.kind === 'unsupported'
         ? { value: null, text: '—', note: 'needs unique_users in the query API', warning: true }
         : u.kind === 'error'
@@ -380,8 +378,10 @@ export class Dashboard {
     const errors = this.entry('errors');
     const all = this.entry('all');
     const rateOfErrors = errors && all ? errorRate(errors.series, all.series, ERROR_RATE_MINUTES) : null;
+    const head = all?.series.headMs ?? null;
     this.kpis.set('error-rate', {
       value: rateOfErrors?.rate ?? null,
+      window: head === null ? undefined : { fromMs: head - (ERROR_RATE_MINUTES - 1) * MINUTE_MS, toMs: head + MINUTE_MS },
       text: formatPercent(rateOfErrors?.rate ?? null),
       note: rateOfErrors === null ? 'no events yet' : `${formatCount(rateOfErrors.errors)} of ${formatCount(rateOfErrors.events)} events are “${this.config.errorEventType}”`,
       warning: rateOfErrors !== null && rateOfErrors.rate >= 0.05,

@@ -10,6 +10,8 @@ export interface KpiValue {
   note: string;
   /** Something the viewer should know (unsupported by the API, partial data). */
   warning?: boolean;
+  /** The time range the value covers, as data-from / data-to (ISO) for tests and tooling. */
+  window?: { fromMs: number; toMs: number } | undefined;
 }
 
 interface Tile {
@@ -50,6 +52,10 @@ export class KpiTiles {
     setText(tile.note, kpi.note);
     const raw = kpi.value === null ? '' : String(kpi.value);
     if (tile.root.dataset.value !== raw) tile.root.dataset.value = raw;
+    const from = kpi.window === undefined ? '' : new Date(kpi.window.fromMs).toISOString();
+    const to = kpi.window === undefined ? '' : new Date(kpi.window.toMs).toISOString();
+    if (tile.root.dataset.from !== from) tile.root.dataset.from = from;
+    if (tile.root.dataset.to !== to) tile.root.dataset.to = to;
     tile.root.classList.toggle('kpi--warning', kpi.warning === true);
   }
 

@@ -1,20 +1,21 @@
 /**
  * Active users in the last 5 minutes. Uniques cannot be added up per minute,
- * so they come from the query API's merged HLL sketches (`total` of
- * `metric=unique_users`), not from the live deltas. The load is event-driven:
- * when the view changes, when a minute closes, and at most every 15 s while
- * live deltas show activity; an idle dashboard asks nothing. The API caches
- * the answer at the edge, so many viewers cost one query.
+ * so they come from `GET /v1/active-users`: every shard's sliding-window
+ * sketch merged (HyperLogLog), which includes the minutes ClickHouse does not
+ * have yet. The API caches the answer at the edge for a few seconds, so many
+ * viewers cost one fan-out; the tile asks again every 5 s while live data
+ * shows activity (the window slides), every 30 s when idle, and at once when
+ * the view changes or the socket reconnects.
  */
 import { toApiError, type Api, type ApiError } from './api.ts';
 import type { Filters } from './config.ts';
-import { MINUTE_MS, floorToMinute } from './time.ts';
 
-const ACTIVITY_REFRESH_MS = 15_000;
+const ACTIVE_REFRESH_MS = 5_000;
+const IDLE_REFRESH_MS = 30_000;
 
 export type UniquesState =
   | { kind: 'loading' }
-  | { kind: 'ok'; value: number; loadedAt: number }
+  | { kind: 'ok'; value: number; fromMs: number; toMs: number; loadedAt: number }
   | { kind: 'unsupported' }
   | { kind: 'error'; error: ApiError };
 
@@ -24,38 +25,29 @@ export class ActiveUsers {
   private lastRequestAt = 0;
   private activitySinceLoad = false;
 
-  constructor(private readonly api: Api, private readonly minutes: number, private readonly onChange: () => void) {}
+  constructor(private readonly api: Api, private readonly seconds: number, private readonly onChange: () => void) {}
 
   /** Live data arrived: a refresh may be due. */
   noteActivity(): void {
     this.activitySinceLoad = true;
   }
 
-  /** Called every second: refreshes when activity was seen and the last load is old enough. */
-  maybeRefresh(filters: Filters, serverNow: number, now: number): void {
-    if (this.activitySinceLoad && now - this.lastRequestAt >= ACTIVITY_REFRESH_MS && this.state.kind !== 'unsupported') {
-      void this.load(filters, serverNow, now);
-    }
+  /** Called every second: refreshes when the last load is old enough for the activity seen. */
+  maybeRefresh(filters: Filters, now: number): void {
+    if (this.state.kind === 'unsupported') return;
+    const due = this.activitySinceLoad ? ACTIVE_REFRESH_MS : IDLE_REFRESH_MS;
+    if (now - this.lastRequestAt >= due) void this.load(filters, now);
   }
 
-  async load(filters: Filters, serverNow: number, now: number): Promise<void> {
+  async load(filters: Filters, now: number): Promise<void> {
     const generation = ++this.generation;
     this.lastRequestAt = now;
     this.activitySinceLoad = false;
     if (this.state.kind !== 'ok') this.state = { kind: 'loading' };
-    const head = floorToMinute(serverNow);
     try {
-      const response = await this.api.metrics({
-        metric: 'unique_users',
-        eventType: filters.eventType,
-        startMs: head - (this.minutes - 1) * MINUTE_MS,
-        endMs: head + MINUTE_MS,
-        resolution: '1m',
-        filters: filters.dims,
-      });
+      const answer = await this.api.activeUsers(this.seconds, filters.eventType, filters.dims);
       if (generation !== this.generation) return;
-      // An API without unique_users answers without `total`: say so instead of showing a wrong number.
-      this.state = response.total === null ? { kind: 'unsupported' } : { kind: 'ok', value: response.total, loadedAt: Date.now() };
+      this.state = answer === null ? { kind: 'unsupported' } : { kind: 'ok', ...answer, loadedAt: Date.now() };
     } catch (err) {
       if (generation !== this.generation) return;
       const error = toApiError(err);
