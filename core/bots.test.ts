@@ -70,10 +70,18 @@ describe('isBot (public keys)', () => {
 });
 
 describe('isBot (server keys)', () => {
-  it('never flags server-key traffic: the customer backend vouches for it', () => {
+  it('checks the end user UA a server forwards, and nothing else', () => {
+    expect(isBot(UA.googlebot, undefined, 'server')).toBe(true);
+    expect(isBot(UA.headlessChrome, undefined, 'server')).toBe(true);
+    expect(isBot(UA.iphoneSafari, undefined, 'server')).toBe(false);
+    // Bot Management scores the customer's server, not the end user: ignored.
+    expect(isBot(UA.iphoneSafari, { botManagement: { score: 1, verifiedBot: true } }, 'server')).toBe(false);
+  });
+
+  it('without a forwarded UA nothing is known: not a bot', () => {
     expect(isBot(null, undefined, 'server')).toBe(false);
-    expect(isBot('node', undefined, 'server')).toBe(false);
-    expect(isBot(UA.curl, { botManagement: { score: 1, verifiedBot: true } }, 'server')).toBe(false);
+    expect(isBot('', undefined, 'server')).toBe(false);
+    expect(isBot('   ', { botManagement: { score: 1, verifiedBot: true } }, 'server')).toBe(false);
   });
 });
 

@@ -10,9 +10,12 @@
  *   automated"). Score 0 / absent means "not scored" and is ignored.
  *
  * Decisions:
- * - Only browser (public) keys are checked. A server key is the customer's own
- *   backend vouching for its events; its UA is an HTTP library and Cloudflare
- *   scores the customer's server, so both signals would be wrong there.
+ * - Browser (public) keys: both signals, on the request itself.
+ * - Server keys: the request is the customer's backend, so its own UA (an HTTP
+ *   library) and Bot Management (which scores the customer's server) say
+ *   nothing about the end user. When the backend forwards its end user's
+ *   User-Agent (X-Edgepulse-User-Agent), that UA is checked against the list;
+ *   without one, nothing is known and the event is not a bot.
  * - A public-key request with no or an empty User-Agent is a bot: every browser
  *   sends one (fetch and sendBeacon cannot remove it), so only scripts omit it.
  * - Bare HTTP-library UAs count as bots, as isbot's list has them: this includes
@@ -31,11 +34,13 @@ export type IngestKeyKind = 'public' | 'server';
 export const BOT_SCORE_THRESHOLD = 30;
 
 /**
- * `cf` is `request.cf` (or any object with `botManagement: { score?, verifiedBot? }`);
- * it is read defensively since it may be absent, partial or a local placeholder.
+ * `ua`: the request's User-Agent for public keys, the forwarded end-user UA
+ * (or null) for server keys. `cf` is `request.cf` (or any object with
+ * `botManagement: { score?, verifiedBot? }`); it is read defensively since it
+ * may be absent, partial or a local placeholder, and ignored for server keys.
  */
 export function isBot(ua: string | null, cf?: unknown, keyKind: IngestKeyKind = 'public'): boolean {
-  if (keyKind === 'server') return false;
+  if (keyKind === 'server') return ua !== null && ua.trim() !== '' && parseUserAgent(ua).deviceType === 'BOT';
   if (ua === null || ua.trim() === '') return true;
   if (cloudflareSaysBot(cf)) return true;
   return parseUserAgent(ua).deviceType === 'BOT';

@@ -29,7 +29,9 @@ export async function dailySalt(env: Env, day: string): Promise<string> {
  * Request-level enrichment computed once, applied to every event: geo from
  * request.cf, bot verdict, and the cookie-free visitor id (a keyed hash of the
  * day's salt, IP, User-Agent and project). The IP is never stored or logged:
- * it exists here only as HMAC input.
+ * it exists here only as HMAC input. Server keys: their own IP, UA and cf
+ * describe the customer's backend, so only what it forwards about its end
+ * user is used (FORWARDED_IP_HEADER, FORWARDED_UA_HEADER), and no cf geo.
  */
 export async function enrichBatch(c: Context<AppEnv>, auth: KeyRecord, events: readonly ValidEvent[], receivedAtMs: number): Promise<EnrichedEvent[]> {
   if (auth.kind === 'read') throw new Error('enrichBatch: read keys cannot ingest');
@@ -48,6 +50,15 @@ export async function enrichBatch(c: Context<AppEnv>, auth: KeyRecord, events: r
       console.warn('Visitor id unavailable:', error instanceof Error ? error.message : error);
     }
   }
-  const enrich = createEnricher({ receivedAtMs, keyKind, userAgent, geo: keyKind === 'public' ? geoFromCf(cf) : geoFromCf(undefined), visitorId: visitor, bot });
+  const enrich = createEnricher({
+    receivedAtMs,
+    keyKind,
+    userAgent,
+    geo: keyKind === 'public' ? geoFromCf(cf) : geoFromCf(undefined),
+    visitorId: visitor,
+    bot,
+    // City, colo, time zone and ASN go to events_raw only, so they travel only when raw events are kept.
+    rawGeo: c.env.RAW_EVENTS === '1',
+  });
   return events.map(enrich);
 }
