@@ -1,16 +1,35 @@
 /**
- * HyperLogLog benchmark: accuracy sweep over cardinalities 1 .. 10^7 and
- * throughput (string adds, pre-hashed adds, merge, serialize), with a plain
- * `Set<string>` add rate on the same inputs as an in-run baseline.
+ * HyperLogLog benchmark, three parts in one run:
  *
- *   npm run bench -- hll            (full run, a minute or two)
+ * 1. Accuracy sweep over cardinalities 1 .. 10^7 (p = 14, many independent
+ *    streams): RMSE <= 1.1 x 1.04/sqrt(m) at each cardinality, mean error
+ *    statistically zero, no estimate beyond 4 SE, sets <= 100 exact or
+ *    within 1. These are the checks (`accuracyOk`).
+ * 2. Against ClickHouse on the same data: for each cardinality 10 .. 10^7 and
+ *    trial, the strings `h<n>x<trial>-<i>` are generated server-side from
+ *    numbers() by a chdb dev server, which counts them with uniqExact (the
+ *    truth, checked to equal n), uniqCombined (default, 2^17 cells) and
+ *    uniqCombined(12); our sketches (p = 14, and p = 12 as the rollups use)
+ *    add the same strings. Error per cardinality, never pooled across them.
+ *    Also checks the rollup path: a sketch's registers split over rows and
+ *    merged with maxMap in SQL estimate exactly like the sketch.
+ * 3. Throughput (string adds, pre-hashed adds, merge, serialize), with a
+ *    plain `Set<string>` add rate on the same inputs as an in-run baseline.
+ *
+ *   npm run bench -- hll            (full run, a few minutes)
  *   node bench/hll.ts --quick       (smoke run, fewer trials)
  *
- * Prints a table, then as the LAST stdout line one JSON object with all figures.
+ * Prints tables, then as the LAST stdout line one JSON object with all figures.
  */
-import os from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@clickhouse/client-web';
 import { hash64Into } from '../core/hash64.ts';
 import { HyperLogLog } from '../core/hll.ts';
+import { USER_SKETCH_PRECISION } from '../core/panes.ts';
+import { estimateFromRegisters, registerPairs } from '../core/sketch-registers.ts';
+import { spawnClickHouseDevServer } from '../scripts/lib/spawn-clickhouse.ts';
 
 const quick = process.argv.includes('--quick');
 const P = 14;
@@ -36,6 +55,28 @@ const STRING_PLAN: Array<{ maxN: number; trials: number }> = quick
       { maxN: 1e6, trials: 40 },
       { maxN: 1e7, trials: 10 },
     ];
+/** Cardinalities and trials compared with ClickHouse on identical strings (each trial is a fresh set). */
+const CLICKHOUSE_PLAN: Array<{ n: number; trials: number }> = quick
+  ? [
+      { n: 10, trials: 50 },
+      { n: 100, trials: 50 },
+      { n: 1e3, trials: 20 },
+      { n: 1e4, trials: 10 },
+      { n: 1e5, trials: 4 },
+      { n: 1e6, trials: 2 },
+      { n: 1e7, trials: 1 },
+    ]
+  : [
+      { n: 10, trials: 200 },
+      { n: 100, trials: 200 },
+      { n: 1e3, trials: 100 },
+      { n: 1e4, trials: 50 },
+      { n: 1e5, trials: 20 },
+      { n: 1e6, trials: 8 },
+      { n: 1e7, trials: 3 },
+    ];
+/** Rows ClickHouse generates per query: small cardinalities share one GROUP BY query, large ones get one each. */
+const MAX_ROWS_PER_QUERY = 2_000_000;
 const SPEED_N = 1_000_000;
 const REPS = quick ? 3 : 7;
 
@@ -73,6 +114,8 @@ interface Acc {
   sq: number;
   maxAbs: number;
   beyond4: number;
+  /** Largest |count() - n| (the <= 100 check is on counts, not relative errors). */
+  maxCountDiff: number;
 }
 
 interface Row {
@@ -82,13 +125,16 @@ interface Row {
   bias: number;
   maxAbsInSE: number;
   beyond4: number;
+  maxCountDiff: number;
   rmseOk: boolean;
   biasOk: boolean;
   maxOk: boolean;
+  /** n > 100, or every estimate exact or within 1. */
+  smallOk: boolean;
 }
 
 function sweep(plan: Array<{ maxN: number; trials: number }>, strings: boolean, seedBase: number): Row[] {
-  const acc: Acc[] = CARDINALITIES.map(() => ({ trials: 0, sum: 0, sq: 0, maxAbs: 0, beyond4: 0 }));
+  const acc: Acc[] = CARDINALITIES.map(() => ({ trials: 0, sum: 0, sq: 0, maxAbs: 0, beyond4: 0, maxCountDiff: 0 }));
   let stream = 0;
   for (const { maxN, trials } of plan) {
     for (let t = 0; t < trials; t++, stream++) {
@@ -104,9 +150,11 @@ function sweep(plan: Array<{ maxN: number; trials: number }>, strings: boolean, 
         } else {
           for (; n < target; n++) h.addHash(rng(), rng());
         }
-        const err = (h.count() - n) / n;
+        const estimate = h.count();
+        const err = (estimate - n) / n;
         const a = acc[c];
         if (a === undefined) throw new Error('unreachable');
+        a.maxCountDiff = Math.max(a.maxCountDiff, Math.abs(estimate - n));
         a.trials++;
         a.sum += err;
         a.sq += err * err;
@@ -116,7 +164,7 @@ function sweep(plan: Array<{ maxN: number; trials: number }>, strings: boolean, 
     }
   }
   return CARDINALITIES.map((n, c) => {
-    const a = acc[c] ?? { trials: 0, sum: 0, sq: 0, maxAbs: 0, beyond4: 0 };
+    const a = acc[c] ?? { trials: 0, sum: 0, sq: 0, maxAbs: 0, beyond4: 0, maxCountDiff: 0 };
     const rmse = a.trials > 0 ? Math.sqrt(a.sq / a.trials) : Number.NaN;
     const bias = a.trials > 0 ? a.sum / a.trials : Number.NaN;
     return {
@@ -126,14 +174,152 @@ function sweep(plan: Array<{ maxN: number; trials: number }>, strings: boolean, 
       bias,
       maxAbsInSE: a.maxAbs / SE,
       beyond4: a.beyond4,
+      maxCountDiff: a.maxCountDiff,
       rmseOk: rmse <= BOUND,
       // No bias: the mean error is statistically zero (within 4 standard errors
       // of the mean) or negligible (< 0.02 SE; in the sparse range count() is
       // an integer and rare -1 collisions are all the error there is).
       biasOk: Math.abs(bias) <= Math.max((4 * rmse) / Math.sqrt(a.trials), 0.02 * SE),
       maxOk: a.maxAbs <= 4 * SE,
+      smallOk: n > 100 || a.maxCountDiff <= 1,
     };
   });
+}
+
+// ------------------------------------------------------ against ClickHouse
+
+const ESTIMATORS = ['edgepulse_p14', 'edgepulse_p12', 'clickhouse_uniqCombined', 'clickhouse_uniqCombined12'] as const;
+type Estimator = (typeof ESTIMATORS)[number];
+
+interface SameDataRow {
+  n: number;
+  trials: number;
+  rmse: Record<Estimator, number>;
+  maxAbs: Record<Estimator, number>;
+  /** Largest |count() - n| of our p = 14 sketch. */
+  maxCountDiff: number;
+}
+
+function perEstimator(value: (e: Estimator) => number): Record<Estimator, number> {
+  return {
+    edgepulse_p14: value('edgepulse_p14'),
+    edgepulse_p12: value('edgepulse_p12'),
+    clickhouse_uniqCombined: value('clickhouse_uniqCombined'),
+    clickhouse_uniqCombined12: value('clickhouse_uniqCombined12'),
+  };
+}
+
+/** A field of a row ClickHouse returned, or undefined. */
+function fieldOf(row: unknown, key: string): unknown {
+  if (typeof row !== 'object' || row === null || !Object.hasOwn(row, key)) return undefined;
+  const value: unknown = Reflect.get(row, key);
+  return value;
+}
+
+/** A count ClickHouse returned (UInt64 comes as a JSON string); throws on anything else. */
+function countField(row: unknown, key: string): number {
+  const value = fieldOf(row, key);
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new Error(`ClickHouse row has no integer ${key}: ${JSON.stringify(row)}`);
+  return n;
+}
+
+/** Errors of every estimator on identical sets, per cardinality, plus the maxMap rollup round trip. */
+async function againstClickHouse(): Promise<{ rows: SameDataRow[]; maxMapExact: boolean; seconds: number }> {
+  const started = performance.now();
+  const dataDir = await mkdtemp(join(tmpdir(), 'edgepulse-bench-hll-'));
+  const server = await spawnClickHouseDevServer({ dataDir, label: 'bench-clickhouse' });
+  const client = createClient({ url: server.url, request_timeout: 600_000 });
+  const rows: SameDataRow[] = [];
+  let maxMapExact = true;
+  const out2 = new Uint32Array(2);
+  try {
+    await client.command({ query: 'CREATE DATABASE IF NOT EXISTS bench' });
+    await client.command({ query: 'CREATE TABLE IF NOT EXISTS bench.sketch_parts (sketch String, part UInt8, idx Array(UInt16), val Array(UInt8)) ENGINE = MergeTree ORDER BY (sketch, part)' });
+    for (const { n, trials } of CLICKHOUSE_PLAN) {
+      const sq = perEstimator(() => 0);
+      const maxAbs = perEstimator(() => 0);
+      let maxCountDiff = 0;
+      const prefix = `h${n}x`;
+      const perQuery = Math.max(1, Math.floor(MAX_ROWS_PER_QUERY / n));
+      for (let first = 0; first < trials; first += perQuery) {
+        const count = Math.min(perQuery, trials - first);
+        const rs = await client.query({
+          query: `SELECT t, uniqExact(x) AS exact, uniqCombined(x) AS combined, uniqCombined(12)(x) AS combined12
+                  FROM (SELECT {first:UInt64} + number % {count:UInt64} AS t,
+                               concat({prefix:String}, toString(t), '-', toString(intDiv(number, {count:UInt64}))) AS x
+                        FROM numbers({rows:UInt64}))
+                  GROUP BY t ORDER BY t`,
+          query_params: { first, count, prefix, rows: n * count },
+          format: 'JSONEachRow',
+        });
+        const answer: unknown[] = await rs.json();
+        if (answer.length !== count) throw new Error(`ClickHouse answered ${answer.length} trials, asked ${count}`);
+        for (const row of answer) {
+          const trial = countField(row, 't');
+          const exact = countField(row, 'exact');
+          if (exact !== n) throw new Error(`uniqExact says ${exact} for trial ${trial} of ${n} distinct strings: not the same data`);
+          const p14 = new HyperLogLog(P);
+          const p12 = new HyperLogLog({ precision: USER_SKETCH_PRECISION });
+          const itemPrefix = `${prefix}${trial}-`;
+          for (let i = 0; i < n; i++) {
+            hash64Into(itemPrefix + i, out2);
+            p14.addHash(out2[0] ?? 0, out2[1] ?? 0);
+            p12.addHash(out2[0] ?? 0, out2[1] ?? 0);
+          }
+          const estimates: Record<Estimator, number> = {
+            edgepulse_p14: p14.count(),
+            edgepulse_p12: p12.count(),
+            clickhouse_uniqCombined: countField(row, 'combined'),
+            clickhouse_uniqCombined12: countField(row, 'combined12'),
+          };
+          for (const e of ESTIMATORS) {
+            const rel = (estimates[e] - n) / n;
+            sq[e] += rel * rel;
+            maxAbs[e] = Math.max(maxAbs[e], Math.abs(rel));
+          }
+          maxCountDiff = Math.max(maxCountDiff, Math.abs(estimates.edgepulse_p14 - n));
+          // The rollup path, once per cardinality: registers split over 7 rows, merged by maxMap in SQL.
+          if (trial === 0 && !(await maxMapRoundTrip(client, `n${n}`, p12))) maxMapExact = false;
+        }
+      }
+      rows.push({
+        n,
+        trials,
+        rmse: perEstimator((e) => Math.sqrt(sq[e] / trials)),
+        maxAbs,
+        maxCountDiff,
+      });
+    }
+  } finally {
+    await client.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return { rows, maxMapExact, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Stores the sketch's registers as 7 partial rows, merges them with maxMap in ClickHouse, and compares the estimates. */
+async function maxMapRoundTrip(client: ReturnType<typeof createClient>, sketch: string, hll: HyperLogLog): Promise<boolean> {
+  const { idx, val } = registerPairs(hll);
+  const parts: Array<{ sketch: string; part: number; idx: number[]; val: number[] }> = [];
+  for (let part = 0; part < 7; part++) parts.push({ sketch, part, idx: [], val: [] });
+  idx.forEach((index, i) => {
+    const row = parts[i % 7];
+    row?.idx.push(index);
+    row?.val.push(val[i] ?? 0);
+  });
+  await client.insert({ table: 'bench.sketch_parts', values: parts, format: 'JSONEachRow' });
+  const rs = await client.query({
+    query: 'SELECT maxMap(idx, val) AS users FROM bench.sketch_parts WHERE sketch = {sketch:String}',
+    query_params: { sketch },
+    format: 'JSONEachRow',
+  });
+  const [merged]: unknown[] = await rs.json();
+  const users = fieldOf(merged, 'users');
+  if (!Array.isArray(users) || !Array.isArray(users[0]) || !Array.isArray(users[1])) throw new Error(`maxMap answered ${JSON.stringify(merged)}`);
+  const viaSql = estimateFromRegisters(USER_SKETCH_PRECISION, users[0].map(Number), users[1].map(Number));
+  return viaSql === estimateFromRegisters(USER_SKETCH_PRECISION, idx, val);
 }
 
 function median(xs: number[]): number {
@@ -242,6 +428,10 @@ const countDensePerSec = rate(COUNTS, REPS, () => {
 // ------------------------------------------------------------------ accuracy
 const hashRows = sweep(HASH_PLAN, false, 1);
 const stringRows = sweep(STRING_PLAN, true, 1_000_000);
+const sameData = await againstClickHouse();
+/** Worst per-cardinality RMSE of an estimator on the ClickHouse data (never pooled over cardinalities). */
+const worstSameData = (e: Estimator): number => Math.max(...sameData.rows.map((r) => r.rmse[e]));
+const smallSetsWithin1 = hashRows.every((r) => r.smallOk) && stringRows.every((r) => r.smallOk) && sameData.rows.every((r) => r.n > 100 || r.maxCountDiff <= 1);
 
 const maxAbsErrorInSE = Math.max(...hashRows.map((r) => r.maxAbsInSE));
 const totalEstimates = hashRows.reduce((s, r) => s + r.trials, 0);
@@ -260,7 +450,7 @@ function printRows(title: string, rows: Row[]): void {
   console.log('         n  trials      RMSE   RMSE/SE     bias   bias/SE  max|err|/SE  >4SE  ok');
   for (const r of rows) {
     if (r.trials === 0) continue;
-    const verdict = r.rmseOk && r.biasOk && r.maxOk ? 'yes' : `NO(${[r.rmseOk ? '' : 'rmse', r.biasOk ? '' : 'bias', r.maxOk ? '' : 'max'].filter(Boolean).join(',')})`;
+    const verdict = r.rmseOk && r.biasOk && r.maxOk && r.smallOk ? 'yes' : `NO(${[r.rmseOk ? '' : 'rmse', r.biasOk ? '' : 'bias', r.maxOk ? '' : 'max', r.smallOk ? '' : 'small'].filter(Boolean).join(',')})`;
     const ok = r.trials < FEW_TRIALS ? `${verdict}*` : verdict;
     console.log(
       `${String(r.n).padStart(10)}  ${String(r.trials).padStart(6)}  ${pct(r.rmse).padStart(8)}  ${(r.rmse / SE).toFixed(3).padStart(8)}  ${pct(r.bias).padStart(8)}  ${(r.bias / SE).toFixed(3).padStart(8)}  ${r.maxAbsInSE.toFixed(2).padStart(11)}  ${String(r.beyond4).padStart(4)}  ${ok}`,
@@ -273,7 +463,16 @@ console.log(`machine: ${machine.cpus} x ${machine.model}, node ${machine.node}`)
 printRows('Accuracy, random 64-bit hashes (independent streams, error of count() at each cardinality):', hashRows);
 printRows('Accuracy, distinct strings through add() (MurmurHash3 end to end):', stringRows);
 console.log(`* fewer than ${FEW_TRIALS} trials: indicative only (sample RMSE sd ~ 1/sqrt(2 trials))`);
-console.log(`\nall hash-sweep estimates: ${totalEstimates}, beyond 4 SE: ${totalBeyond4}, max |err| = ${maxAbsErrorInSE.toFixed(2)} SE`);
+console.log(`\nall hash-sweep estimates: ${totalEstimates}, beyond 4 SE: ${totalBeyond4}, max |err| = ${maxAbsErrorInSE.toFixed(2)} SE; sets <= 100 exact or within 1: ${smallSetsWithin1}`);
+console.log(`\nAgainst ClickHouse on the same strings (truth: uniqExact, equal to n in every trial; RMS relative error per cardinality; ${sameData.seconds.toFixed(0)} s):`);
+console.log('         n  trials   ours p14  uniqCombined   ours p12  uniqCombined(12)');
+for (const r of sameData.rows) {
+  console.log(
+    `${String(r.n).padStart(10)}  ${String(r.trials).padStart(6)}  ${pct(r.rmse.edgepulse_p14).padStart(9)}  ${pct(r.rmse.clickhouse_uniqCombined).padStart(12)}  ${pct(r.rmse.edgepulse_p12).padStart(9)}  ${pct(r.rmse.clickhouse_uniqCombined12).padStart(16)}`,
+  );
+}
+console.log(`  (uniqCombined uses 2^17 cells, ours p=14 2^14: a smaller sketch, so a larger error is expected; uniqCombined(12) is the like-for-like p=12 comparison)`);
+console.log(`  registers merged with maxMap in SQL estimate exactly like the sketch: ${sameData.maxMapExact}`);
 console.log(`\nThroughput (${SPEED_N.toLocaleString('en-US')} distinct strings, avg ${avgLen.toFixed(1)} chars; median of ${REPS}):`);
 const speedRows: Array<[string, number]> = [
   ['add(string)', addsPerSec],
@@ -298,16 +497,34 @@ console.log(`duration ${durationSec.toFixed(1)} s`);
 const byN = (rows: Row[], f: (r: Row) => number): Record<string, number> =>
   Object.fromEntries(rows.filter((r) => r.trials > 0).map((r) => [String(r.n), round(f(r))]));
 
+const sameDataBy = (e: Estimator): Record<string, number> => Object.fromEntries(sameData.rows.map((r) => [String(r.n), round(r.rmse[e])]));
+
 const result = {
   bench: 'hll',
   quick,
   precision: P,
   se: round(SE),
   bound: round(BOUND),
-  addsPerSec: Math.round(addsPerSec),
-  addHashPerSec: Math.round(addHashPerSec),
-  hashOnlyPerSec: Math.round(hashOnlyPerSec),
-  baselineSetAddsPerSec: Math.round(baselineSetAddsPerSec),
+  adds_per_s: Math.round(addsPerSec),
+  add_hash_per_s: Math.round(addHashPerSec),
+  hash_only_per_s: Math.round(hashOnlyPerSec),
+  baseline_set_adds_per_s: Math.round(baselineSetAddsPerSec),
+  // Same strings, same run, error against uniqExact: worst per-cardinality RMSE over n = 10 .. 10^7 (trials per n in same_data_trials).
+  rms_rel_error: round(worstSameData('edgepulse_p14')),
+  clickhouse_uniqCombined_rms_rel_error: round(worstSameData('clickhouse_uniqCombined')),
+  rms_rel_error_p12: round(worstSameData('edgepulse_p12')),
+  clickhouse_uniqCombined12_rms_rel_error: round(worstSameData('clickhouse_uniqCombined12')),
+  clickhouse_uniqExact_rms_rel_error: 0,
+  standard_error_p12: round(1.04 / Math.sqrt(2 ** USER_SKETCH_PRECISION)),
+  same_data_rms_rel_error_by_n: {
+    edgepulse_p14: sameDataBy('edgepulse_p14'),
+    clickhouse_uniqCombined: sameDataBy('clickhouse_uniqCombined'),
+    edgepulse_p12: sameDataBy('edgepulse_p12'),
+    clickhouse_uniqCombined12: sameDataBy('clickhouse_uniqCombined12'),
+  },
+  same_data_trials: Object.fromEntries(sameData.rows.map((r) => [String(r.n), r.trials])),
+  maxmap_roundtrip_exact: sameData.maxMapExact,
+  small_sets_within_1: smallSetsWithin1,
   ratio: round(addsPerSec / baselineSetAddsPerSec, 4),
   ratioPrehashed: round(addHashPerSec / baselineSetAddsPerSec, 4),
   rmse: byN(hashRows, (r) => r.rmse),
@@ -322,6 +539,7 @@ const result = {
     rmse: hashRows.every((r) => r.rmseOk),
     bias: hashRows.every((r) => r.biasOk),
     max: hashRows.every((r) => r.maxOk),
+    small: smallSetsWithin1,
   },
   strings: {
     rmse: byN(stringRows, (r) => r.rmse),
