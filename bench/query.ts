@@ -2,7 +2,7 @@
  * Query API latency over 30 days of rollups: the real Worker on workerd
  * against the same SQL sent straight to ClickHouse in the same run.
  *
- *   npm run bench -- query                          (~5 minutes; 200 samples per figure so p99 is not the max)
+ *   npm run bench -- query                          (~8 minutes; 200 samples per series/breakdown figure so p99 is not the max, 50 for uniques)
  *   npm run bench -- query -- --samples 50          (fewer samples per query)
  *   npm run bench -- query -- --rows-per-minute 120 --days 30   (a smaller seed)
  *
@@ -30,7 +30,9 @@
  *   uniques    same range, metric=unique_users (per-minute and total from merged sketches)
  * and for each, the very statements the Worker sends (core/metrics-sql.ts
  * planMetrics, same parameters, in parallel) straight to the ClickHouse dev server over
- * HTTP: the in-run baseline (ratio = Worker p99 / direct p99). Then: the
+ * HTTP: the in-run baseline (ratio = Worker p99 / direct p99); and the
+ * statements of the SQL before migration 0002 (legacyStatements), the SQL's
+ * own in-run baseline (sql_vs_legacy = this SQL / that SQL). Then: the
  * series at a modest concurrency, cached (HIT) latency, and the CPU per
  * request of workerd and of the ClickHouse process, to show where time goes.
  *
@@ -56,6 +58,8 @@ import { round, summarizeLatencies, type LatencySummary } from './lib/stats.ts';
 const { values: flags } = parseArgs({
   options: {
     samples: { type: 'string', default: '200' },
+    // Uniques merge 24 h of sketches (about a second each here) and are not a target: fewer samples keep the run short.
+    'uniques-samples': { type: 'string', default: '50' },
     days: { type: 'string', default: '30' },
     'rows-per-minute': { type: 'string', default: '60' },
     'chunk-days': { type: 'string', default: '1' },
@@ -64,11 +68,12 @@ const { values: flags } = parseArgs({
   },
 });
 const SAMPLES = Number(flags.samples);
+const UNIQUES_SAMPLES = Math.min(SAMPLES, Number(flags['uniques-samples']));
 const DAYS = Number(flags.days);
 const ROWS_PER_MINUTE = Number(flags['rows-per-minute']);
 const CONCURRENCY = Number(flags.concurrency);
 const CONCURRENT_REQUESTS = Number(flags['concurrent-requests']);
-if (!(SAMPLES >= 10 && SAMPLES <= 1000) || !(DAYS >= 2 && DAYS <= 60) || !(ROWS_PER_MINUTE >= 10 && ROWS_PER_MINUTE <= 2000) || !(CONCURRENCY >= 1 && CONCURRENCY <= 64)) {
+if (!(SAMPLES >= 10 && SAMPLES <= 1000) || !(UNIQUES_SAMPLES >= 10) || !(DAYS >= 2 && DAYS <= 60) || !(ROWS_PER_MINUTE >= 10 && ROWS_PER_MINUTE <= 2000) || !(CONCURRENCY >= 1 && CONCURRENCY <= 64)) {
   throw new Error('bad arguments: --samples 10..1000 --days 2..60 --rows-per-minute 10..2000 --concurrency 1..64');
 }
 const TARGET_P99_MS = 100;
@@ -162,6 +167,54 @@ async function runDirect(url: string, query: MetricsQuery): Promise<number> {
   const plan = planMetrics(query, query, PROJECT, OTHER_GROUP);
   const answers = await Promise.all([plan.series, plan.breakdown, plan.totalUsers].map((statement) => (statement === null ? [] : directRows(url, statement))));
   return answers.reduce((rows, answer) => rows + answer.length, 0);
+}
+
+/**
+ * The in-run baseline for the SQL itself: the statements the Worker sent
+ * before this schema and SQL (commit 25a58aa: one row object per bucket,
+ * filters and breakdowns through the dims map, top N and group series as two
+ * queries, uniques' total as its own query), sent straight to the same
+ * server in the same rounds. Only fixed SQL; values are parameters.
+ */
+function legacyStatements(kind: Kind, query: MetricsQuery): { first: Statement; then: (rows: Array<Record<string, unknown>>) => Statement | null } {
+  const alignedStart = query.startMs - (query.startMs % query.stepMs);
+  const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  const clauses = ['project_id = {projectId:String}', 'window_start >= {start:DateTime}', 'window_start < {end:DateTime}'];
+  const params: Statement['params'] = { projectId: PROJECT, start: iso(alignedStart), end: iso(query.endMs), step: query.stepMs / 1000 };
+  if (query.eventType !== null) {
+    clauses.push('event_type = {eventType:String}');
+    params.eventType = query.eventType;
+  }
+  Object.entries(query.filters).forEach(([key, value], i) => {
+    clauses.push(`dims[{k${i}:String}] = {v${i}:String}`);
+    params[`k${i}`] = key;
+    params[`v${i}`] = value;
+  });
+  const where = clauses.join(' AND ');
+  const bucket = 'toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32})))';
+  const users = query.measure === 'unique_users' ? ', maxMap(users_hll) AS users_hll' : '';
+  const series = { sql: `SELECT ${bucket} AS t, sum(events) AS events, sum(value_sum) AS value_sum${users} FROM events_1m WHERE ${where} GROUP BY t ORDER BY t`, params };
+  if (kind === 'uniques') return { first: series, then: () => ({ sql: `SELECT sum(events) AS events, sum(value_sum) AS value_sum, maxMap(users_hll) AS users_hll FROM events_1m WHERE ${where}`, params }) };
+  if (kind === 'series' || query.groupBy === null) return { first: series, then: () => null };
+  const groupParams = { ...params, groupBy: query.groupBy, limit: query.limit };
+  return {
+    first: { sql: `SELECT dims[{groupBy:String}] AS k, sum(events) AS events, sum(value_sum) AS value_sum FROM events_1m WHERE ${where} GROUP BY k ORDER BY events DESC, k LIMIT {limit:UInt32}`, params: groupParams },
+    then: (top) => ({
+      sql: `SELECT ${bucket} AS t, if(has({top:Array(String)}, dims[{groupBy:String}]), dims[{groupBy:String}], {other:String}) AS k, sum(events) AS events, sum(value_sum) AS value_sum
+            FROM events_1m WHERE ${where} GROUP BY t, k ORDER BY t, k`,
+      params: { ...groupParams, top: top.map((row) => String(row.k ?? '')), other: OTHER_GROUP },
+    }),
+  };
+}
+
+async function runLegacy(url: string, kind: Kind, query: MetricsQuery): Promise<number> {
+  const plan = legacyStatements(kind, query);
+  // The old Worker sent the series first and then the breakdown's two queries, one after the other.
+  const seriesRows = kind === 'breakdown' ? await directRows(url, legacyStatements('series', query).first) : [];
+  const first = await directRows(url, plan.first);
+  const next = plan.then(first);
+  const rest = next === null ? [] : await directRows(url, next);
+  return seriesRows.length + first.length + rest.length;
 }
 
 async function main(): Promise<void> {
@@ -278,6 +331,14 @@ async function main(): Promise<void> {
     return { ms: performance.now() - t0, rows };
   };
 
+  const legacy = async (kind: Kind, endMs: number): Promise<{ ms: number; rows: number }> => {
+    const parsed = parseMetricsQuery(searchFor(kind, endMs), Date.now());
+    if (!parsed.ok) throw new Error(`${kind}: ${parsed.message}`);
+    const t0 = performance.now();
+    const rows = await runLegacy(chUrl, kind, parsed.query);
+    return { ms: performance.now() - t0, rows };
+  };
+
   // 5. Sanity and warm-up (JIT, connections, ClickHouse's mark cache), never timed.
   const shape: Record<Kind, { points: number; groups: number; total: number; direct_rows: number }> = {} as never;
   for (const kind of KINDS) {
@@ -285,6 +346,7 @@ async function main(): Promise<void> {
       const end = nextEnd();
       const w = await viaWorker(kind, end);
       const d = await direct(kind, end);
+      await legacy(kind, end);
       shape[kind] = { points: w.points, groups: w.groups, total: Math.round(w.total), direct_rows: d.rows };
     }
     if (shape[kind].points < 1440) throw new Error(`${kind}: ${shape[kind].points} points, expected >= 1440`);
@@ -296,17 +358,18 @@ async function main(): Promise<void> {
   t = performance.now();
   const worker: Record<Kind, number[]> = { series: [], breakdown: [], uniques: [] };
   const directMs: Record<Kind, number[]> = { series: [], breakdown: [], uniques: [] };
+  const legacyMs: Record<Kind, number[]> = { series: [], breakdown: [], uniques: [] };
+  const runs: Array<(kind: Kind, end: number) => Promise<void>> = [
+    async (kind, end) => void worker[kind].push((await viaWorker(kind, end)).ms),
+    async (kind, end) => void directMs[kind].push((await direct(kind, end)).ms),
+    async (kind, end) => void legacyMs[kind].push((await legacy(kind, end)).ms),
+  ];
   for (let i = 0; i < SAMPLES; i++) {
     for (const kind of KINDS) {
+      if (kind === 'uniques' && i >= UNIQUES_SAMPLES) continue;
       const end = nextEnd();
-      // Alternate which goes first, so neither always finds the other's caches warm.
-      if (i % 2 === 0) {
-        worker[kind].push((await viaWorker(kind, end)).ms);
-        directMs[kind].push((await direct(kind, end)).ms);
-      } else {
-        directMs[kind].push((await direct(kind, end)).ms);
-        worker[kind].push((await viaWorker(kind, end)).ms);
-      }
+      // Rotate which goes first, so none always finds the others' caches warm.
+      for (let j = 0; j < runs.length; j++) await runs[(i + j) % runs.length]?.(kind, end);
     }
   }
   log(`${SAMPLES} sequential rounds in ${seconds(t)} s`);
@@ -356,13 +419,16 @@ async function main(): Promise<void> {
   const sum = (values: number[]): LatencySummary => summarizeLatencies(values);
   const w = { series: sum(worker.series), breakdown: sum(worker.breakdown), uniques: sum(worker.uniques) };
   const d = { series: sum(directMs.series), breakdown: sum(directMs.breakdown), uniques: sum(directMs.uniques) };
+  const l = { series: sum(legacyMs.series), breakdown: sum(legacyMs.breakdown), uniques: sum(legacyMs.uniques) };
+  /** This SQL against the pre-0002 SQL, same server, same rounds: < 1 is faster. */
+  const sqlRatio = (kind: Kind): { p50: number; p99: number } => ({ p50: round(d[kind].p50_ms / l[kind].p50_ms, 4), p99: round(d[kind].p99_ms / l[kind].p99_ms, 4) });
   const conc = sum(concurrent);
   const hit = sum(cached);
   const ratio = (kind: Kind): number => round(w[kind].p99_ms / d[kind].p99_ms, 4);
 
   console.log('');
   console.log(
-    `Query API over ${DAYS} days of 1-minute rollups (${rowsSeeded.toLocaleString('en')} rows in events_1m), 24 h x 1 min, uncached, ${SAMPLES} sequential samples each (${machine.cpus} x ${machine.model})`,
+    `Query API over ${DAYS} days of 1-minute rollups (${rowsSeeded.toLocaleString('en')} rows in events_1m), 24 h x 1 min, uncached, ${SAMPLES} sequential samples each (uniques ${UNIQUES_SAMPLES}) (${machine.cpus} x ${machine.model})`,
   );
   console.log('  query       path       mean ms  p50 ms  p90 ms  p99 ms  max ms   p99 ratio  workerd CPU ms/req  ClickHouse CPU ms/req');
   for (const kind of KINDS) {
@@ -370,6 +436,7 @@ async function main(): Promise<void> {
       `  ${kind.padEnd(10)}  ${label.padEnd(8)} ${String(s.mean_ms).padStart(8)} ${String(s.p50_ms).padStart(7)} ${String(s.p90_ms).padStart(7)} ${String(s.p99_ms).padStart(7)} ${String(s.max_ms).padStart(7)}${extra}`;
     console.log(row('worker', w[kind], `  ${String(ratio(kind)).padStart(10)}  ${String(cpu[kind].workerd_cpu_ms ?? '?').padStart(18)}  ${String(cpu[kind].clickhouse_cpu_ms ?? '?').padStart(21)}`));
     console.log(row('direct', d[kind], ''));
+    console.log(row('legacy', l[kind], `  (this SQL / legacy SQL: p50 ${sqlRatio(kind).p50}, p99 ${sqlRatio(kind).p99})`));
   }
   console.log(`  series, ${CONCURRENCY} in flight: p50 ${conc.p50_ms} ms, p99 ${conc.p99_ms} ms, ${round(concurrent.length / concurrentWallS, 3)} req/s (${concurrent.length} requests)`);
   console.log(`  series, cached (edge cache HIT): p50 ${hit.p50_ms} ms, p99 ${hit.p99_ms} ms`);
@@ -387,6 +454,12 @@ async function main(): Promise<void> {
     direct_p99_ms: d.series.p99_ms,
     direct_breakdown_p99_ms: d.breakdown.p99_ms,
     direct_uniques_p99_ms: d.uniques.p99_ms,
+    legacy_p50_ms: l.series.p50_ms,
+    legacy_p99_ms: l.series.p99_ms,
+    legacy_breakdown_p50_ms: l.breakdown.p50_ms,
+    legacy_breakdown_p99_ms: l.breakdown.p99_ms,
+    legacy_uniques_p99_ms: l.uniques.p99_ms,
+    sql_vs_legacy: { series: sqlRatio('series'), breakdown: sqlRatio('breakdown'), uniques: sqlRatio('uniques') },
     ratio: ratio('series'),
     breakdown_ratio: ratio('breakdown'),
     uniques_ratio: ratio('uniques'),
@@ -399,7 +472,8 @@ async function main(): Promise<void> {
     cached_p50_ms: hit.p50_ms,
     cached_p99_ms: hit.p99_ms,
     samples: SAMPLES,
-    latency: { worker: w, direct: d },
+    uniques_samples: UNIQUES_SAMPLES,
+    latency: { worker: w, direct: d, legacy: l },
     cpu_per_request: cpu,
     answers: shape,
     rows_seeded: rowsSeeded,
@@ -419,4 +493,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-runBench('query', main, { timeLimitMs: 900_000 });
+runBench('query', main, { timeLimitMs: 1_200_000 });

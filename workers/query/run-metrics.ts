@@ -41,16 +41,18 @@ export interface LiveFill {
   groups: LiveBreakdown['groups'] | null;
 }
 
-export async function runMetrics(client: ClickHouseClient, projectId: string, query: MetricsQuery, live: LiveFill | null): Promise<MetricsResult> {
+/** `live` is a promise so the live layer is read while ClickHouse answers. */
+export async function runMetrics(client: ClickHouseClient, projectId: string, query: MetricsQuery, liveFill: Promise<LiveFill | null>): Promise<MetricsResult> {
   const history = query.anomaly === null ? 0 : query.anomaly.baseline === 'trailing' ? query.anomaly.window * query.stepMs : query.anomaly.days * DAY_MS;
   const extended: MetricsQuery = { ...query, startMs: query.startMs - history };
   const plan = planMetrics(query, extended, projectId, OTHER_GROUP);
   const users = usersForm(query);
   // Independent statements: a real ClickHouse runs them at the same time.
-  const [seriesRow, groupRows, totalRow] = await Promise.all([
+  const [seriesRow, groupRows, totalRow, live] = await Promise.all([
     plan.series === null ? null : firstRow(client, plan.series),
     plan.breakdown === null ? null : fetchRows(client, plan.breakdown),
     plan.totalUsers === null ? null : firstRow(client, plan.totalUsers),
+    liveFill,
   ]);
   const stored = groupRows === null ? null : groupsFromRows(groupRows, users);
   const main = seriesRow !== null ? bucketsFromRow(seriesRow, users) : mergeBuckets((stored ?? []).map((group) => group.buckets));
@@ -66,11 +68,13 @@ export async function runMetrics(client: ClickHouseClient, projectId: string, qu
   const valueAt = (time: number): number => measureValue(query, main.get(time));
   const values = visibleTimes.map(valueAt);
   const flagged = flag(query, visibleTimes, values, valueAt);
-  const dataPoints = visibleTimes.map((time, i) => toPoint(time, flagged[i] ?? { value: values[i] ?? 0, anomaly: false }, query.anomaly !== null));
+  // One ISO string per bucket, shared by the series and every group.
+  const isoTimes = visibleTimes.map((time) => new Date(time).toISOString());
+  const dataPoints = visibleTimes.map((_, i) => toPoint(isoTimes[i] ?? '', flagged[i] ?? { value: values[i] ?? 0, anomaly: false }, query.anomaly !== null));
 
   const total = totalOf(query, values, main, visibleTimes, totalRow);
   const result: MetricsResult = { dataPoints, total };
-  if (groups !== null) result.groups = groups.map((group) => groupResult(query, group, visibleTimes));
+  if (groups !== null) result.groups = groups.map((group) => groupResult(query, group, visibleTimes, isoTimes));
   return result;
 }
 
@@ -79,14 +83,14 @@ function usersForm(query: MetricsQuery): UsersForm {
   return sourceFor(query.stepMs).kind === 'raw' ? 'exact' : 'sketch';
 }
 
-function groupResult(query: MetricsQuery, group: GroupRows, times: number[]): { key: string; total: number; dataPoints: DataPoint[] } {
+function groupResult(query: MetricsQuery, group: GroupRows, times: number[], isoTimes: string[]): { key: string; total: number; dataPoints: DataPoint[] } {
   const values = times.map((time) => measureValue(query, group.buckets.get(time)));
-  const dataPoints = times.map((time, i) => ({ time: new Date(time).toISOString(), value: values[i] ?? 0 }));
+  const dataPoints = times.map((_, i) => ({ time: isoTimes[i] ?? '', value: values[i] ?? 0 }));
   return { key: group.key, total: totalOf(query, values, group.buckets, times, group.usersTotal === null ? null : { u: group.usersTotal }), dataPoints };
 }
 
-function toPoint(time: number, flagged: FlaggedPoint, withBands: boolean): DataPoint {
-  const point: DataPoint = { time: new Date(time).toISOString(), value: flagged.value };
+function toPoint(time: string, flagged: FlaggedPoint, withBands: boolean): DataPoint {
+  const point: DataPoint = { time, value: flagged.value };
   if (withBands) {
     point.anomaly = flagged.anomaly;
     if (flagged.lower !== undefined && flagged.upper !== undefined) {
