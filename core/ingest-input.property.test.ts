@@ -40,10 +40,49 @@ describe('ingest decoding and validation never throw (property-based)', () => {
     );
   });
 
-  it('rejects pathological nesting cleanly', () => {
-    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
-    const result = decodeJsonBytes(new TextEncoder().encode(deep));
-    expect(typeof result.ok).toBe('boolean');
+  it('decodes pathological nesting without a stack overflow, and validation rejects it per event', () => {
+    // V8's JSON.parse is not recursive: 200,000 levels decode to a value, which must then be refused as an event.
+    const depth = 200_000;
+    const result = decodeJsonBytes(new TextEncoder().encode('['.repeat(depth) + ']'.repeat(depth)));
+    if (!result.ok) throw new Error(`expected a decoded value, got ${result.code}`);
+    let level: unknown = result.value;
+    let seen = 0;
+    while (Array.isArray(level) && level.length === 1) {
+      level = level[0];
+      seen++;
+    }
+    expect(seen).toBe(depth - 1);
+    expect(level).toEqual([]);
+    const shape = extractEventList(result.value);
+    if (!shape.ok) throw new Error(`expected a one-item batch, got ${shape.code}`);
+    expect(validateBatch(shape.items, options)).toEqual({
+      accepted: [],
+      acceptedIndexes: [],
+      rejected: [{ index: 0, code: 'invalid_event', message: 'An event must be a JSON object.' }],
+    });
+
+    // The same depth inside one dimension value rejects just that event, with the dimension's reason.
+    const nested = `{"eventType":"x","timestamp":${NOW},"dimensions":{"deep":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const decoded = decodeJsonBytes(new TextEncoder().encode(nested));
+    if (!decoded.ok) throw new Error(`expected a decoded value, got ${decoded.code}`);
+    expect(validateEvent(decoded.value, options)).toEqual({
+      ok: false,
+      code: 'invalid_dimension_value',
+      message: 'Dimension "deep" must be a string, finite number or boolean.',
+    });
+  });
+
+  it('reports each malformed input with its own code', () => {
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    expect(decodeJsonBytes(new Uint8Array(0))).toMatchObject({ ok: false, code: 'empty_body' });
+    expect(decodeJsonBytes(new Uint8Array([0x7b, 0xff, 0x7d]))).toMatchObject({ ok: false, code: 'invalid_utf8' });
+    // An unpaired surrogate encoded as UTF-8 (CESU-style) is not UTF-8 either.
+    expect(decodeJsonBytes(new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22]))).toMatchObject({ ok: false, code: 'invalid_utf8' });
+    for (const text of ['{"a":', 'NaN', '[1,]', "{'a':1}", '{"a":1}}']) expect(decodeJsonBytes(bytes(text)), text).toMatchObject({ ok: false, code: 'malformed_json' });
+    // 1e400 is valid JSON that parses to Infinity: decoding accepts it, validation refuses it.
+    const huge = decodeJsonBytes(bytes(`{"eventType":"x","timestamp":${NOW},"value":1e400}`));
+    expect(huge).toEqual({ ok: true, value: { eventType: 'x', timestamp: NOW, value: Number.POSITIVE_INFINITY } });
+    if (huge.ok) expect(validateEvent(huge.value, options)).toMatchObject({ ok: false, code: 'invalid_value' });
   });
 
   it('extractEventList and validateBatch classify every item of arbitrary JSON, exactly once', () => {
