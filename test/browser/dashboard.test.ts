@@ -5,7 +5,7 @@
  */
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { kpiValue, launchChromium, metricsSum, openPage, postEvents, screenshot, waitForValue, type WatchedPage } from './harness.ts';
+import { kpiTile, kpiValue, launchChromium, metricsSum, openPage, postedEvents, postEvents, screenshot, waitForValue, type WatchedPage } from './harness.ts';
 import { MINUTE_MS, liveEvents, seededHistory, type SeededHistory } from './traffic.ts';
 
 const { workerUrl, keys } = inject('browserStack');
@@ -24,7 +24,14 @@ beforeAll(async () => {
   const range = { start: new Date(history.head - 2 * 60 * MINUTE_MS).toISOString(), end: new Date(history.head + MINUTE_MS).toISOString(), resolution: '1m' };
   await waitForValue('checkout events in the query API', () => metricsSum(workerUrl, keys.read, { metric: 'events', eventType: 'checkout', ...range }), history.checkouts, 45_000);
   await waitForValue('page views in the query API', () => metricsSum(workerUrl, keys.read, { metric: 'events', eventType: 'page_view', ...range }), history.pageViews.us + history.pageViews.de, 15_000);
+  await waitForValue('errors in the query API', () => metricsSum(workerUrl, keys.read, { metric: 'events', eventType: 'error', ...range }), history.errors, 15_000);
 }, 90_000);
+
+/** What the posted traffic holds in [fromMs, toMs): the ground truth a tile is checked against. */
+function sentBetween(fromMs: number, toMs: number): { users: number; events: number; errors: number } {
+  const inRange = postedEvents.filter((event) => event.timestamp >= fromMs && event.timestamp < toMs);
+  return { users: new Set(inRange.map((event) => event.userId)).size, events: inRange.length, errors: inRange.filter((event) => event.eventType === 'error').length };
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -62,6 +69,33 @@ describe('dashboard', () => {
     // 120 more events this minute add at least 120/60 = 2 events/s to the trailing-minute rate.
     await expect.poll(async () => (await kpiValue(page, 'events-per-second')) ?? 0, { timeout: 2000, interval: 50 }).toBeGreaterThan(before + 1.5);
     expect(Date.now() - posted).toBeLessThan(2000);
+  });
+
+  test('the active-users and error-rate tiles match the traffic sent in their ranges', async () => {
+    const { page, errors } = await overviewPage();
+    // Active users: the shards' merged sliding-window sketch over the range the tile names (HLL: within 2 %).
+    await expect
+      .poll(async () => {
+        const tile = await kpiTile(page, 'active-users');
+        if (tile.value === null || tile.fromMs === null || tile.toMs === null) return 'tile not loaded';
+        const sent = sentBetween(tile.fromMs, tile.toMs);
+        if (tile.toMs - tile.fromMs < 300_000 || sent.users === 0) return `range ${tile.fromMs}..${tile.toMs} holds ${sent.users} users`;
+        return Math.abs(tile.value - sent.users) <= Math.max(1, 0.02 * sent.users) ? 'matches' : `tile ${tile.value}, sent ${sent.users} users`;
+      }, { timeout: 20_000, interval: 250 })
+      .toBe('matches');
+    // Error rate: error events over all events of the tile's 15 minute windows, exactly.
+    await expect
+      .poll(async () => {
+        const tile = await kpiTile(page, 'error-rate');
+        if (tile.value === null || tile.fromMs === null || tile.toMs === null) return 'tile not loaded';
+        const sent = sentBetween(tile.fromMs, tile.toMs);
+        if (sent.errors === 0) return `no errors sent in ${tile.fromMs}..${tile.toMs}`;
+        return Math.abs(tile.value - sent.errors / sent.events) < 1e-9 ? 'matches' : `tile ${tile.value}, sent ${sent.errors}/${sent.events}`;
+      }, { timeout: 15_000, interval: 250 })
+      .toBe('matches');
+    expect(await page.locator('[data-kpi="error-rate"] .kpi-note').textContent()).toContain('“error”');
+    await screenshot(page, 'desktop-kpis');
+    expect(errors).toEqual([]);
   });
 
   test('a filter changes the chart', async () => {
@@ -178,6 +212,46 @@ describe('dashboard', () => {
       expect(await page.getByTestId('stale-alarm').isVisible()).toBe(false);
       expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('open');
       await screenshot(page, 'desktop-recovered');
+    } finally {
+      clearInterval(traffic);
+      await watched.context.close();
+    }
+  });
+
+  test('frames stop while the socket stays open: the dashboard says plainly it is stale, then recovers', async () => {
+    const watched = await openPage(browser);
+    const { page } = watched;
+    let opened = 0;
+    await page.routeWebSocket(/\/v1\/live/, (ws) => {
+      opened++;
+      ws.connectToServer();
+    });
+    let flowing = true;
+    const traffic = setInterval(() => {
+      if (flowing) void postEvents(workerUrl, keys.server, liveEvents(2, 'GB')).catch(() => undefined);
+    }, 500);
+    try {
+      await page.goto(dashboardUrl('&staleAfter=3'));
+      await expect.poll(() => health(page), { timeout: 15_000 }).toBe('live');
+      const socketsBefore = opened;
+
+      // Nothing new happens: no deltas, while the socket (and its heartbeat) stays up.
+      flowing = false;
+      await expect.poll(() => page.getByTestId('stale-alarm').isVisible(), { timeout: 10_000 }).toBe(true);
+      const alarm = (await page.getByTestId('stale-alarm').textContent()) ?? '';
+      expect(alarm).toContain('Stale data');
+      expect(alarm).toContain('The connection is open, but nothing new is arriving');
+      expect(await health(page)).toBe('stale');
+      expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('open');
+      expect(await page.getByTestId('freshness').getAttribute('data-state')).toBe('stale');
+      await screenshot(page, 'desktop-stale-open-socket');
+
+      flowing = true;
+      await expect.poll(() => health(page), { timeout: 10_000, interval: 250 }).toBe('live');
+      expect(await page.getByTestId('stale-alarm').isVisible()).toBe(false);
+      // The same socket all along: freshness, not the connection, made it stale.
+      expect(opened).toBe(socketsBefore);
+      expect(watched.errors).toEqual([]);
     } finally {
       clearInterval(traffic);
       await watched.context.close();

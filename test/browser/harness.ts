@@ -51,6 +51,9 @@ export interface TestEvent {
   dimensions: Record<string, string>;
 }
 
+/** Every event the tests posted and the API accepted, in order: what tiles are checked against. */
+export const postedEvents: TestEvent[] = [];
+
 /** POST /v1/events in chunks the API accepts; fails the test on anything but 202 with nothing rejected. */
 export async function postEvents(workerUrl: string, serverKey: string, events: readonly TestEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
@@ -65,6 +68,7 @@ export async function postEvents(workerUrl: string, serverKey: string, events: r
     const body: unknown = JSON.parse(text);
     const rejected = typeof body === 'object' && body !== null && 'rejected' in body && Array.isArray(body.rejected) ? body.rejected.length : 0;
     if (rejected > 0) throw new Error(`POST /v1/events rejected ${rejected} events: ${text}`);
+    postedEvents.push(...chunk);
   }
 }
 
@@ -85,6 +89,14 @@ export async function metricsSum(workerUrl: string, readKey: string, params: Rec
 export async function kpiValue(page: Page, kpi: string): Promise<number | null> {
   const raw = await page.locator(`[data-kpi="${kpi}"]`).getAttribute('data-value');
   return raw === null || raw === '' ? null : Number(raw);
+}
+
+/** A KPI tile's number and the time range it covers (data-value, data-from, data-to). */
+export async function kpiTile(page: Page, kpi: string): Promise<{ value: number | null; fromMs: number | null; toMs: number | null }> {
+  // One read of all three, so a re-render cannot pair a value with another range.
+  const [value, from, to] = await page.locator(`[data-kpi="${kpi}"]`).evaluate((el) => [el.getAttribute('data-value'), el.getAttribute('data-from'), el.getAttribute('data-to')]);
+  const ms = (raw: string | null): number | null => (raw === null || raw === '' ? null : Date.parse(raw));
+  return { value: value === null || value === '' ? null : Number(value), fromMs: ms(from), toMs: ms(to) };
 }
 
 /** Polls until `read()` returns `expected` (for hooks, where expect.poll is not available). */

@@ -9,6 +9,8 @@
  *   events/min (mean 5, sd ~0.7), country FR; then a spike of 150 events in
  *   minute head-4. Anything that reads "mean ± 2 sd of a trailing baseline"
  *   flags head-4 (and live deltas for it, if any, too).
+ * - error, minutes head-12 .. head-3: 1 event/min from JP (users e0..e9),
+ *   so the error-rate tile has something to show.
  */
 import type { TestEvent } from './harness.ts';
 
@@ -19,6 +21,7 @@ export const PAGE_VIEW_MINUTES = { from: 20, to: 3 };
 export const CHECKOUT_BASELINE = { from: 90, to: 5 };
 export const SPIKE_OFFSET_MINUTES = 4;
 export const SPIKE_EVENTS = 150;
+export const ERROR_MINUTES = { from: 12, to: 3 };
 const BASELINE_CYCLE = [4, 5, 6, 5];
 
 export interface SeededHistory {
@@ -26,6 +29,7 @@ export interface SeededHistory {
   events: TestEvent[];
   pageViews: { us: number; de: number };
   checkouts: number;
+  errors: number;
   spikeMinute: number;
 }
 
@@ -55,7 +59,11 @@ export function seededHistory(now: number): SeededHistory {
   for (let i = 0; i < SPIKE_EVENTS; i++, checkouts++) {
     events.push({ eventType: 'checkout', timestamp: spikeMinute + 500 + i * 300, userId: `s${i}`, dimensions: { country: 'FR', deviceType: i % 2 === 0 ? 'DESKTOP' : 'MOBILE' } });
   }
-  return { head, events, pageViews: { us, de }, checkouts, spikeMinute };
+  let errors = 0;
+  for (let m = ERROR_MINUTES.from; m >= ERROR_MINUTES.to; m--, errors++) {
+    events.push({ eventType: 'error', timestamp: at(head - m * MINUTE_MS, 20), userId: `e${errors}`, dimensions: { country: 'JP', deviceType: 'DESKTOP' } });
+  }
+  return { head, events, pageViews: { us, de }, checkouts, errors, spikeMinute };
 }
 
 /** Events "now", for the live KPI check and as background traffic. */
