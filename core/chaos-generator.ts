@@ -23,7 +23,9 @@
  *   in-order lead, i.e. earlier than events already sent, yet still on time;
  * - `late` (rates.late): timestamp = send - an age of at least lateMinAgeMs,
  *   in seconds that already had traffic and were flushed: beyond the
- *   lateness bound. README ("late events"): counted, as `late_events`, in
+ *   lateness bound. Out-of-order and late events are assigned by quota, so
+ *   their shares of the valid events are the rates up to an event or two,
+ *   in short runs too (late ones only once lateMinAgeMs + 1 s has passed). README ("late events"): counted, as `late_events`, in
  *   additive adjustment rows of their own minute; never dropped. So the truth
  *   counts them in `events`/`value_sum` AND in `late_events`;
  * - malformed events (rates.malformed): each defect has the exact rejection
@@ -539,6 +541,23 @@ export function generateChaosPlan(options: ChaosOptions): ChaosPlan {
     if (spec === undefined || state === undefined) throw new Error('unreachable');
     // Projects start a little apart so their requests interleave.
     const phase = Math.round((project * batchIntervalMs) / options.projects);
+    // Timing kinds by quota, not by coin: each valid event adds its rate to what is owed, and an event
+    // takes the kind when a whole one is owed (random phase per project). The realized shares are the
+    // planned ones up to one event, whatever the run's length. A late event needs closed, flushed
+    // seconds of this run behind it, so only batches sent after lateEligibleMs can carry one; they
+    // carry the whole project's late share (rates.late x items / eligible items).
+    const lateEligibleMs = timing.lateMinAgeMs + 1000;
+    const eligibleSlot = (slot: number): boolean => slot * batchIntervalMs + phase >= lateEligibleMs;
+    let projectItems = 0;
+    let eligibleItems = 0;
+    for (let slot = 0; slot < slotsPerProject; slot++) {
+      const size = sizes[project * slotsPerProject + slot] ?? 0;
+      projectItems += size;
+      if (eligibleSlot(slot)) eligibleItems += size;
+    }
+    const lateQuota = eligibleItems > 0 ? Math.min(1, (rates.late * projectItems) / eligibleItems) : 0;
+    let lateOwed = rng.next();
+    let outOfOrderOwed = rng.next();
     for (let slot = 0; slot < slotsPerProject; slot++) {
       const size = sizes[project * slotsPerProject + slot] ?? 0;
       if (size === 0) continue;
@@ -555,15 +574,17 @@ export function generateChaosPlan(options: ChaosOptions): ChaosPlan {
           counts.byDefect[defect] = (counts.byDefect[defect] ?? 0) + 1;
           continue;
         }
-        const r = rng.next();
-        // A late event needs closed, flushed seconds of this run behind it.
         const lateAge = Math.min(sendAtMs, timing.lateMaxAgeMs);
+        if (eligibleSlot(slot)) lateOwed += lateQuota;
+        outOfOrderOwed += rates.outOfOrder;
         let kind: EventTiming;
         let offsetMs: number;
-        if (r < rates.late && lateAge >= timing.lateMinAgeMs + 1000) {
+        if (lateOwed >= 1) {
+          lateOwed -= 1;
           kind = 'late';
           offsetMs = -Math.round(rng.between(timing.lateMinAgeMs, lateAge));
-        } else if (r < rates.late + rates.outOfOrder) {
+        } else if (outOfOrderOwed >= 1) {
+          outOfOrderOwed -= 1;
           kind = 'out-of-order';
           offsetMs = Math.round(rng.between(timing.outOfOrderLeadMs[0], timing.outOfOrderLeadMs[1]));
         } else {

@@ -42,6 +42,8 @@ import { ChaosViewer } from './viewer.ts';
 
 export type ChaosParams = ChaosRunParams;
 
+const FAULT_KINDS: readonly FaultKind[] = ['clickhouse-down', 'lost-response', 'abort-mid-window', 'abort-mid-flush', 'duplicate-alarm', 'viewer-disconnect'];
+
 /** The variant `npm test` runs: a few thousand events, well under a minute on a 2-core machine. */
 export const SHORT_CHAOS: ChaosParams = { variant: 'short', seed: 7, events: 3000, durationMs: 18_000, projects: 3 };
 
@@ -107,6 +109,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The server and read keys of a POST /v1/admin/projects answer; throws when the answer has none. */
+function createdKeys(created: Record<string, unknown>): { server: string; read: string } {
+  const keys = created.keys;
+  if (!isRecord(keys) || typeof keys.server !== 'string' || keys.server === '' || typeof keys.read !== 'string' || keys.read === '') {
+    throw new Error(`POST /v1/admin/projects answered without server and read keys: ${JSON.stringify(created)}`);
+  }
+  return { server: keys.server, read: keys.read };
+}
+
+/** The key of a POST /v1/admin/projects/:id/keys answer. */
+function mintedKey(minted: Record<string, unknown>): string {
+  if (typeof minted.key !== 'string' || minted.key === '') throw new Error(`POST …/keys answered without a key: ${JSON.stringify(minted)}`);
+  return minted.key;
+}
+
 /** Per-project mutex: fault-proxy rules of one project's shards never overlap. */
 class Locks {
   private readonly tails = new Map<number, Promise<void>>();
@@ -167,9 +184,9 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
     plan.projects.map(async (spec, index) => {
       const projectId = `chaos-${run}-${spec.label}`;
       const created = await admin('/v1/admin/projects', { projectId, ...(spec.declaredDimensions !== null ? { declaredDimensions: spec.declaredDimensions } : {}) });
-      const keys = created.keys as { server: string; read: string };
+      const keys = createdKeys(created);
       const serverKeys = [keys.server];
-      for (let i = 1; i < keysPerProject; i++) serverKeys.push(String((await admin(`/v1/admin/projects/${projectId}/keys`, { kind: 'server' })).key));
+      for (let i = 1; i < keysPerProject; i++) serverKeys.push(mintedKey(await admin(`/v1/admin/projects/${projectId}/keys`, { kind: 'server' })));
       return { index, label: spec.label, projectId, serverKeys, readKey: keys.read, nextKey: 0 };
     }),
   );
@@ -394,9 +411,15 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
       }
       case 'abort-mid-window': {
         const project = projectOf(fault.project);
-        const stats: ShardStats | null = await shardStub(project.projectId, fault.shard).stats().catch(() => null);
-        // Strike just as the project's next request goes out, so the abort often lands mid-ingest (a 503 the client retries).
-        const duringRequest = await nextSend(fault.project, 2000);
+        let stats: ShardStats | null = null;
+        let duringRequest = false;
+        // A shard with nothing unsealed has no window to lose: wait for more of its traffic (a few requests) before striking.
+        for (let attempt = 0; attempt < 6; attempt++) {
+          stats = await shardStub(project.projectId, fault.shard).stats().catch(() => null);
+          // Strike just as the project's next request goes out, so the abort often lands mid-ingest (a 503 the client retries).
+          duringRequest = await nextSend(fault.project, 2000);
+          if (stats !== null && stats.pendingGroups > 0) break;
+        }
         await sleep(fault.atMs % 5);
         const failuresBefore = delivery.partialFailures;
         await abortShard(project.projectId, fault.shard, 'chaos: abort mid-window');
@@ -769,6 +792,34 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
     );
   }
   check('viewers: final value per (topic, minute) = ClickHouse', viewerCompared, viewerFailures);
+
+  // Every planned fault ran and took effect: a fault that changed nothing proves nothing.
+  const faultProblems: string[] = [];
+  for (const kind of FAULT_KINDS) {
+    const planned = plan.faults.filter((f) => f.kind === kind).length;
+    const records = faultRecords.filter((r) => r.kind === kind);
+    if (records.length !== planned) faultProblems.push(`${kind}: ${planned} planned, ${records.length} ran`);
+    for (const r of records) if (!r.effective) faultProblems.push(`${kind} @${seconds(r.atMs)} ${r.target}: took no effect (${r.detail})`);
+  }
+  check('every planned fault took effect', plan.faults.length, faultProblems);
+
+  // The stream's mix as it really arrived: out of order = behind an event already sent, late = counted late by its shard.
+  const shareProblems: string[] = [];
+  const acceptedByShards = finalStats.reduce((sum, st) => sum + st.counters.accepted, 0);
+  const lateByShards = finalStats.reduce((sum, st) => sum + st.counters.late, 0);
+  const shares = [
+    { name: 'out of order', count: outOfOrder.behind, of: plan.counts.valid, rate: plan.options.rates.outOfOrder },
+    { name: 'late (counted late by the shards)', count: lateByShards, of: acceptedByShards, rate: plan.options.rates.late },
+  ];
+  for (const share of shares) {
+    // Quotas make the plan exact to an event per project; a project's very first events cannot be behind anything.
+    const tolerance = 0.1 * share.rate * share.of + 2 * plan.projects.length;
+    if (Math.abs(share.count - share.rate * share.of) > tolerance) {
+      shareProblems.push(`${share.name}: ${share.count} of ${share.of} (${((100 * share.count) / Math.max(1, share.of)).toFixed(2)} %), planned ${(100 * share.rate).toFixed(0)} % ± ${formatNumber(Math.round(tolerance))} events`);
+    }
+  }
+  const shareText = shares.map((sh) => `${sh.name} ${((100 * sh.count) / Math.max(1, sh.of)).toFixed(2)} %`).join(', ');
+  check(`stream mix as planned (${shareText}; plan ${(100 * plan.options.rates.outOfOrder).toFixed(0)} % and ${(100 * plan.options.rates.late).toFixed(0)} %)`, plan.counts.valid, shareProblems);
   const verifyDone = Date.now();
   watching = false;
   await watchRoots;
@@ -787,7 +838,6 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
   // ---------------------------------------------------------------- report
   const ok = checks.every((c) => c.problems.length === 0);
   const timingsMs = { setup: setupDone - started, send: sendDone - t0, drain: drainDone - sendDone, verify: verifyDone - drainDone, total: verifyDone - started };
-  const faultKinds: FaultKind[] = ['clickhouse-down', 'lost-response', 'abort-mid-window', 'abort-mid-flush', 'duplicate-alarm', 'viewer-disconnect'];
   const c = plan.counts;
   const viewerTotals = viewers.reduce(
     (sum, v) => ({ snapshots: sum.snapshots + v.stats.snapshots, deltas: sum.deltas + v.stats.deltas, resumed: sum.resumed + v.stats.resumedSubscriptions, gaps: sum.gaps + v.stats.seqGaps, errors: sum.errors + v.stats.errors.length }),
@@ -815,7 +865,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
     'faults injected:',
     table(
       ['fault', 'planned', 'took effect', 'details'],
-      faultKinds.map((kind) => {
+      FAULT_KINDS.map((kind) => {
         const records = faultRecords.filter((r) => r.kind === kind);
         const details = records.map((r) => `@${seconds(r.atMs)} ${r.target}: ${r.detail}`);
         return [kind, String(plan.faults.filter((f) => f.kind === kind).length), String(records.filter((r) => r.effective).length), details.slice(0, 3).join(' | ') + (details.length > 3 ? ` | (+${details.length - 3} more)` : '')];
