@@ -26,15 +26,12 @@ export async function getActiveUsers(c: Context<AppEnv>): Promise<Response> {
   const projectId = c.get('auth').projectId;
   return cachedAnswer(c, cacheKey(projectId, url), ACTIVE_USERS_TTL_S, async () => {
     const { shardCount } = readConfig(c.env);
-    let results;
-    try {
-      results = await Promise.all(
-        Array.from({ length: shardCount }, (_, shard) => c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(projectId, shard))).slidingWindow(query)),
-      );
-    } catch (error) {
+    const results = await Promise.all(
+      Array.from({ length: shardCount }, (_, shard) => c.env.SHARD_AGGREGATOR.get(c.env.SHARD_AGGREGATOR.idFromName(shardObjectName(projectId, shard))).slidingWindow(query)),
+    ).catch((error: unknown) => {
       console.error('Sliding-window fan-out failed', error);
       throw new ApiError(503, 'shards_unavailable', 'Some shards did not answer; try again shortly.', { 'Retry-After': '1' });
-    }
+    });
     const merged = mergeSlidingResults(results);
     return c.json({
       lastSeconds: query.lastSeconds,

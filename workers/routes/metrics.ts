@@ -120,9 +120,12 @@ export async function getCatalog(c: Context<AppEnv>): Promise<Response> {
         query_params: { projectId },
         format: 'JSONEachRow',
       });
-      const [row] = await result.json<{ eventTypes: string[]; dimensions: string[] }>();
-      row?.eventTypes.forEach((type: string) => eventTypes.add(type));
-      row?.dimensions.forEach((key: string) => dimensions.add(key));
+      const [row]: unknown[] = await result.json();
+      const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+      if (typeof row === 'object' && row !== null) {
+        if ('eventTypes' in row) strings(row.eventTypes).forEach((type) => eventTypes.add(type));
+        if ('dimensions' in row) strings(row.dimensions).forEach((key) => dimensions.add(key));
+      }
     } catch (error) {
       // The live half still answers; a store outage should not blank the picker.
       console.warn('ClickHouse catalog query failed', error);
