@@ -6,6 +6,7 @@
 import type { AggregationConfig } from './aggregation-config.ts';
 import { GovernedKeyCache, type AdmittedValues, type CompiledPolicy } from './cardinality.ts';
 import type { ValidEvent } from './events.ts';
+import type { ShardEvent } from './shard-events.ts';
 import { fastDimensionsKey } from './dims-key.ts';
 import { BatchAccumulator, minuteStartOf } from './panes.ts';
 import { clickHouseDateTime64, type GovernanceReason, type RawLandingRow } from './rollup-rows.ts';
@@ -46,7 +47,7 @@ export function newKeyCache(): GovernedKeyCache {
   return new GovernedKeyCache(fastDimensionsKey);
 }
 
-export function collectBatch(events: readonly ValidEvent[], rejectedTooOld: number | undefined, options: CollectOptions): CollectedBatch {
+export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: number | undefined, options: CollectOptions): CollectedBatch {
   const { config, nowMs, identity, policy, admitted } = options;
   const accumulator = new BatchAccumulator(config, nowMs);
   const governance = new Map<string, GovernanceEntry>();
@@ -78,6 +79,7 @@ export function collectBatch(events: readonly ValidEvent[], rejectedTooOld: numb
     const late = accumulator.add({ eventType: event.eventType, timestampMs: event.timestampMs, value: event.value, userKey, dimsKey, bot });
     if (maxEventTimeMs === null || event.timestampMs > maxEventTimeMs) maxEventTimeMs = event.timestampMs;
     if (config.rawEvents) {
+      const geo = event.geo;
       const rows = raw.get(sealWindow) ?? [];
       rows.push({
         kind: 'raw',
@@ -93,6 +95,10 @@ export function collectBatch(events: readonly ValidEvent[], rejectedTooOld: numb
         value: event.value,
         bot: bot ? 1 : 0,
         late: late ? 1 : 0,
+        city: geo?.city ?? '',
+        colo: geo?.colo ?? '',
+        timezone: geo?.timezone ?? '',
+        asn: geo?.asn ?? 0,
       });
       raw.set(sealWindow, rows);
     }

@@ -28,6 +28,8 @@ export interface EnrichedEventFields {
   bot?: boolean;
   /** Edge receive time, epoch ms (raw events' received_at). */
   receivedAtMs?: number;
+  /** City, colo, time zone and ASN of a browser-key request (raw events only; see core/enrich.ts RawGeo). */
+  geo?: { city?: string; colo?: string; timezone?: string; asn?: number };
 }
 
 export interface ShardIngestResult {

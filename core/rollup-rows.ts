@@ -65,6 +65,11 @@ export interface RawLandingRow {
   value: number;
   bot: 0 | 1;
   late: 0 | 1;
+  /** Where the edge placed a browser-key request ('' / 0 when unknown; migration 0003). */
+  city: string;
+  colo: string;
+  timezone: string;
+  asn: number;
 }
 
 export type GovernanceReason = 'folded' | 'undeclared' | 'too_old';

@@ -6,7 +6,7 @@ const good = { eventId: 'e1', eventType: 'click', timestampMs: 1_700_000_000_000
 describe('parseShardEvents', () => {
   it('accepts events as an array or as the edge JSON string, with or without enrichment fields', () => {
     expect(parseShardEvents([good])).toEqual({ ok: true, events: [good] });
-    const enriched = { ...good, userId: null, bot: true, receivedAtMs: 1_700_000_000_500 };
+    const enriched = { ...good, userId: null, bot: true, receivedAtMs: 1_700_000_000_500, geo: { city: 'Frankfurt am Main', colo: 'FRA', timezone: 'Europe/Berlin', asn: 3320 } };
     expect(parseShardEvents(JSON.stringify([enriched]))).toEqual({ ok: true, events: [enriched] });
     expect(parseShardEvents('[]')).toEqual({ ok: true, events: [] });
   });
@@ -25,6 +25,9 @@ describe('parseShardEvents', () => {
       [[{ ...good, dimensions: null }], /dimensions/],
       [[{ ...good, bot: 'yes' }], /bot/],
       [[{ ...good, receivedAtMs: Infinity }], /receivedAtMs/],
+      [[{ ...good, geo: 'FRA' }], /geo must be an object/],
+      [[{ ...good, geo: { city: 'x'.repeat(129) } }], /geo.city/],
+      [[{ ...good, geo: { asn: -1 } }], /geo.asn/],
     ];
     for (const [input, message] of cases) {
       const parsed = parseShardEvents(input);

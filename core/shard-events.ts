@@ -49,6 +49,21 @@ function eventProblem(value: unknown): string | null {
   if (value.receivedAtMs !== undefined && (typeof value.receivedAtMs !== 'number' || !Number.isFinite(value.receivedAtMs))) {
     return 'receivedAtMs must be a finite number';
   }
+  if (value.geo !== undefined) return geoProblem(value.geo);
+  return null;
+}
+
+const MAX_GEO_CHARS = 128;
+
+function geoProblem(geo: unknown): string | null {
+  if (!isPlainObject(geo)) return 'geo must be an object';
+  for (const key of ['city', 'colo', 'timezone'] as const) {
+    const value = geo[key];
+    if (value !== undefined && (typeof value !== 'string' || value.length > MAX_GEO_CHARS)) return `geo.${key} must be a string of at most ${MAX_GEO_CHARS} chars`;
+  }
+  if (geo.asn !== undefined && !(typeof geo.asn === 'number' && Number.isInteger(geo.asn) && geo.asn >= 0 && geo.asn <= 0xffffffff)) {
+    return 'geo.asn must be an integer in [0, 2^32)';
+  }
   return null;
 }
 

@@ -143,6 +143,17 @@ describe('geo from request.cf', () => {
       { city: 'Frankfurt am Main', colo: 'FRA', timezone: 'Europe/Berlin', asn: 3320 },
     ]);
     expect(geoOf('srv')).toEqual([undefined, undefined]);
+    // ... and they land in events_raw's columns (migration 0003): the edge's for browser keys, '' / 0 for server keys.
+    const stored = await queryRows(
+      'SELECT event_id, city, colo, timezone, toUInt32(asn) AS asn FROM events_raw WHERE project_id = {p:String} AND event_type = {t:String} ORDER BY event_id',
+      { p: project.projectId, t: eventType },
+    );
+    expect(stored).toEqual([
+      { event_id: `${eventType}-pub-0`, city: 'Frankfurt am Main', colo: 'FRA', timezone: 'Europe/Berlin', asn: 3320 },
+      { event_id: `${eventType}-pub-1`, city: 'Frankfurt am Main', colo: 'FRA', timezone: 'Europe/Berlin', asn: 3320 },
+      { event_id: `${eventType}-srv-0`, city: '', colo: '', timezone: '', asn: 0 },
+      { event_id: `${eventType}-srv-1`, city: '', colo: '', timezone: '', asn: 0 },
+    ]);
   });
 
   it('sends no raw geo when raw events are off', async () => {
