@@ -5,6 +5,7 @@
  *   npm run bench -- query                          (~8 minutes; 200 samples per series/breakdown figure so p99 is not the max, 50 for uniques)
  *   npm run bench -- query -- --samples 50          (fewer samples per query)
  *   npm run bench -- query -- --rows-per-minute 120 --days 30   (a smaller seed)
+ *   npm run bench -- query -- --profile --samples 20  (adds a CPU profile of the Worker's isolate over breakdowns; diagnosis only)
  *
  * Setup (all torn down at the end, also on failure, timeout or Ctrl-C):
  * - the Worker bundled exactly as deployed (`wrangler deploy --dry-run`), on
@@ -52,6 +53,7 @@ import { bundleRealWorker, ROOT } from './lib/bundle.ts';
 import { onCleanup, runBench, tempDir } from './lib/cleanup.ts';
 import { machineInfo } from './lib/machine.ts';
 import { startMiniflare } from './lib/miniflare.ts';
+import { startCpuProfile, type ProfileSummary } from './lib/profile.ts';
 import { cpuSeconds, selfCpuSeconds } from './lib/proc.ts';
 import { round, summarizeLatencies, type LatencySummary } from './lib/stats.ts';
 
@@ -65,6 +67,7 @@ const { values: flags } = parseArgs({
     'chunk-days': { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '4' },
     'concurrent-requests': { type: 'string', default: '20' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const SAMPLES = Number(flags.samples);
@@ -290,8 +293,9 @@ async function main(): Promise<void> {
   };
   const persist = path.join(tmp, 'miniflare');
   await mkdir(persist, { recursive: true });
-  const { origin, workerdPids, dispose } = await startMiniflare({
+  const { mf, origin, workerdPids, dispose } = await startMiniflare({
     resourcePersistencePath: persist,
+    ...(flags.profile === true ? { inspectorPort: 0 } : {}),
     cf: REQUEST_CF,
     workers: [{ ...options, name: 'edgepulse', modules: true, scriptPath: bundle, modulesRoot: path.dirname(bundle), bindings }],
   } as never);
@@ -413,6 +417,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < 10; i++) cached.push((await viaWorker('series', cachedEnd, 'HIT')).ms);
   log(`concurrency ${CONCURRENCY} and cached phases in ${seconds(t)} s`);
 
+  // 10. Diagnosis only: where the Worker's CPU goes over a block of uncached breakdowns.
+  let profile: ProfileSummary | null = null;
+  if (flags.profile === true) {
+    const profiler = await startCpuProfile(await mf.getInspectorURL(), 'core:user:edgepulse');
+    for (let i = 0; i < 20; i++) await viaWorker('breakdown', nextEnd());
+    profile = await profiler.stop(30);
+    console.log(`\nCPU profile of ${profile.target} over 20 breakdowns (${profile.samples} samples, ${profile.idle_pct}% idle; self %, total %)`);
+    for (const e of profile.top_self.slice(0, 25)) console.log(`  ${String(e.self_pct).padStart(6)}  ${String(e.total_pct).padStart(6)}  ${e.function}`);
+  }
+
   await closePool();
   await dispose();
 
@@ -476,6 +490,7 @@ async function main(): Promise<void> {
     latency: { worker: w, direct: d, legacy: l },
     cpu_per_request: cpu,
     answers: shape,
+    ...(profile !== null ? { profile } : {}),
     rows_seeded: rowsSeeded,
     rows_per_minute: ROWS_PER_MINUTE,
     rows_1m_after_merges: Number(counted.m),

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { fillGroupsFromLive, liveBreakdown } from './metrics-live.ts';
-import type { GroupRows } from './metrics-rows.ts';
+import { BucketGrid, type GroupRows } from './metrics-rows.ts';
 import type { PartialAggregate } from './protocol.ts';
 
 const MINUTE = 60_000;
 const pane = (windowStart: number, eventType: string, dimsKey: string, events: number, valueSum = 0): PartialAggregate => ({ windowStart, eventType, dimsKey, events, valueSum });
 const query = { eventType: 'view', filters: { deviceType: 'MOBILE' }, endMs: 10 * MINUTE };
 
+const grid = new BucketGrid(0, MINUTE, 10, null);
+
 function stored(key: string, rank: number, perMinute: Record<number, number>): GroupRows {
-  return { key, rank, usersTotal: null, buckets: new Map(Object.entries(perMinute).map(([m, events]) => [Number(m) * MINUTE, { events, valueSum: 0, users: null, registers: null }])) };
+  const buckets = grid.emptyLike();
+  for (const [minute, events] of Object.entries(perMinute)) buckets.events[Number(minute)] = events;
+  return { key, rank, usersTotal: null, buckets };
 }
 
 describe('live fill of breakdowns', () => {
@@ -49,18 +53,18 @@ describe('live fill of breakdowns', () => {
         ['BR', new Map([[5 * MINUTE, { events: 1, valueSum: 0 }]])],
       ]),
     };
-    const options = { limit: 3, stepMs: MINUTE, rankBy: 'events' as const, otherLabel: '__other__' };
+    const options = { limit: 3, rankBy: 'events' as const, otherLabel: '__other__', like: grid };
     const filled = fillGroupsFromLive([stored('US', 1, { 4: 10, 5: 4 })], live, options);
-    expect(filled.map((g) => [g.key, g.buckets.get(5 * MINUTE)?.events])).toEqual([
+    expect(filled.map((g) => [g.key, g.buckets.events[5]])).toEqual([
       ['US', 7],
       ['JP', 3],
       ['FR', 2],
       ['__other__', 1],
     ]);
-    expect(filled[0]?.buckets.get(4 * MINUTE)?.events).toBe(10);
+    expect(filled[0]?.buckets.events[4]).toBe(10);
     // ClickHouse already folded: every unseen value goes to the fold, which keeps the larger value.
     const full = fillGroupsFromLive([stored('US', 1, { 5: 4 }), stored('DE', 2, { 5: 1 }), stored('IT', 3, {}), stored('__other__', 4, { 5: 5 })], live, options);
-    expect(full.map((g) => [g.key, g.buckets.get(5 * MINUTE)?.events ?? 0])).toEqual([
+    expect(full.map((g) => [g.key, g.buckets.events[5] ?? 0])).toEqual([
       ['US', 7],
       ['DE', 1],
       ['IT', 0],

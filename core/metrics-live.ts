@@ -5,8 +5,7 @@
  * breakdown dimension, so groups ClickHouse has not seen yet appear too.
  */
 import { parseDimensionsKey } from './dimensions.ts';
-import type { GroupRows, LiveMinutes } from './metrics-rows.ts';
-import { fillFromLive } from './metrics-rows.ts';
+import { fillFromLive, type BucketGrid, type GroupRows, type LiveMinutes } from './metrics-rows.ts';
 import type { MetricsQuery } from './metrics-query.ts';
 import type { PartialAggregate } from './protocol.ts';
 
@@ -63,13 +62,13 @@ function add(minutes: MutableMinutes, minute: number, pane: PartialAggregate): v
 export function fillGroupsFromLive(
   groups: GroupRows[],
   live: LiveBreakdown,
-  options: { limit: number; stepMs: number; rankBy: 'events' | 'valueSum'; otherLabel: string },
+  options: { limit: number; rankBy: 'events' | 'valueSum'; otherLabel: string; like: BucketGrid },
 ): GroupRows[] {
   const named = groups.filter((group) => group.key !== options.otherLabel);
   let other: GroupRows | undefined = groups.find((group) => group.key === options.otherLabel);
   for (const group of named) {
     const minutes = live.groups.get(group.key);
-    if (minutes) fillFromLive(group.buckets, minutes, options.stepMs);
+    if (minutes) fillFromLive(group.buckets, minutes);
   }
   const known = new Set(named.map((group) => group.key));
   const liveOnly = [...live.groups]
@@ -81,8 +80,8 @@ export function fillGroupsFromLive(
   const room = other === undefined ? Math.max(0, options.limit - named.length) : 0;
   const addedKeys = new Set(candidates.slice(0, room).map(({ key }) => key));
   const added: GroupRows[] = candidates.slice(0, room).map(({ key, minutes }, i) => {
-    const group: GroupRows = { key, rank: named.length + i + 1, buckets: new Map(), usersTotal: null };
-    fillFromLive(group.buckets, minutes, options.stepMs);
+    const group: GroupRows = { key, rank: named.length + i + 1, buckets: options.like.emptyLike(), usersTotal: null };
+    fillFromLive(group.buckets, minutes);
     return group;
   });
   const folded = liveOnly.filter(({ key }) => !addedKeys.has(key));
@@ -96,8 +95,8 @@ export function fillGroupsFromLive(
         rest.set(minute, sum);
       }
     }
-    other ??= { key: options.otherLabel, rank: options.limit + 1, buckets: new Map(), usersTotal: null };
-    fillFromLive(other.buckets, rest, options.stepMs);
+    other ??= { key: options.otherLabel, rank: options.limit + 1, buckets: options.like.emptyLike(), usersTotal: null };
+    fillFromLive(other.buckets, rest);
   }
   return [...named, ...added, ...(other === undefined ? [] : [other])];
 }

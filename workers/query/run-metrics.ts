@@ -1,18 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client-web';
 import { flagDaily, flagTrailing, type FlaggedPoint } from '../../core/anomaly.ts';
 import { bucketTimes, OTHER_GROUP, type MetricsQuery } from '../../core/metrics-query.ts';
-import {
-  bucketsFromRow,
-  fillFromLive,
-  groupsFromRows,
-  mergeBuckets,
-  usersOver,
-  type Buckets,
-  type BucketValues,
-  type GroupRows,
-  type LiveMinutes,
-  type UsersForm,
-} from '../../core/metrics-rows.ts';
+import { BucketGrid, fillFromLive, fillFromRow, groupsFromRows, mergeBuckets, usersOver, type GroupRows, type LiveMinutes, type UsersForm } from '../../core/metrics-rows.ts';
 import { fillGroupsFromLive, type LiveBreakdown } from '../../core/metrics-live.ts';
 import { planMetrics, sourceFor, type Statement } from '../../core/metrics-sql.ts';
 
@@ -54,27 +43,30 @@ export async function runMetrics(client: ClickHouseClient, projectId: string, qu
     plan.totalUsers === null ? null : firstRow(client, plan.totalUsers),
     liveFill,
   ]);
-  const stored = groupRows === null ? null : groupsFromRows(groupRows, users);
-  const main = seriesRow !== null ? bucketsFromRow(seriesRow, users) : mergeBuckets((stored ?? []).map((group) => group.buckets));
+  const grid = BucketGrid.covering(extended.startMs, query.endMs, query.stepMs, users);
+  const stored = groupRows === null ? null : groupsFromRows(groupRows, users, grid);
+  const main = seriesRow !== null ? fillFromRow(grid, seriesRow, users) : mergeBuckets((stored ?? []).map((group) => group.buckets), grid);
   let groups = stored;
   if (live !== null) {
-    fillFromLive(main, live.main, query.stepMs);
+    fillFromLive(main, live.main);
     if (groups !== null && live.groups !== null) {
-      groups = fillGroupsFromLive(groups, { main: live.main, groups: live.groups }, { limit: query.limit, stepMs: query.stepMs, rankBy: query.measure === 'value_sum' ? 'valueSum' : 'events', otherLabel: OTHER_GROUP });
+      groups = fillGroupsFromLive(groups, { main: live.main, groups: live.groups }, { limit: query.limit, rankBy: query.measure === 'value_sum' ? 'valueSum' : 'events', otherLabel: OTHER_GROUP, like: grid });
     }
   }
 
   const visibleTimes = bucketTimes(query.startMs, query.endMs, query.stepMs);
-  const valueAt = (time: number): number => measureValue(query, main.get(time));
-  const values = visibleTimes.map(valueAt);
+  // The visible buckets are the grid's last ones (the grid starts earlier by the anomaly history).
+  const first = grid.indexOf(visibleTimes[0] ?? grid.startMs);
+  const valueAt = (time: number): number => measureAt(query, main, main.indexOf(time));
+  const values = visibleTimes.map((_, i) => measureAt(query, main, first + i));
   const flagged = flag(query, visibleTimes, values, valueAt);
   // One ISO string per bucket, shared by the series and every group.
   const isoTimes = visibleTimes.map((time) => new Date(time).toISOString());
   const dataPoints = visibleTimes.map((_, i) => toPoint(isoTimes[i] ?? '', flagged[i] ?? { value: values[i] ?? 0, anomaly: false }, query.anomaly !== null));
 
-  const total = totalOf(query, values, main, visibleTimes, totalRow);
+  const total = totalOf(query, values, main, first, totalRow);
   const result: MetricsResult = { dataPoints, total };
-  if (groups !== null) result.groups = groups.map((group) => groupResult(query, group, visibleTimes, isoTimes));
+  if (groups !== null) result.groups = groups.map((group) => groupResult(query, group, first, isoTimes));
   return result;
 }
 
@@ -83,10 +75,10 @@ function usersForm(query: MetricsQuery): UsersForm {
   return sourceFor(query.stepMs).kind === 'raw' ? 'exact' : 'sketch';
 }
 
-function groupResult(query: MetricsQuery, group: GroupRows, times: number[], isoTimes: string[]): { key: string; total: number; dataPoints: DataPoint[] } {
-  const values = times.map((time) => measureValue(query, group.buckets.get(time)));
-  const dataPoints = times.map((_, i) => ({ time: isoTimes[i] ?? '', value: values[i] ?? 0 }));
-  return { key: group.key, total: totalOf(query, values, group.buckets, times, group.usersTotal === null ? null : { u: group.usersTotal }), dataPoints };
+function groupResult(query: MetricsQuery, group: GroupRows, first: number, isoTimes: string[]): { key: string; total: number; dataPoints: DataPoint[] } {
+  const values = isoTimes.map((_, i) => measureAt(query, group.buckets, first + i));
+  const dataPoints = isoTimes.map((time, i) => ({ time, value: values[i] ?? 0 }));
+  return { key: group.key, total: totalOf(query, values, group.buckets, first, group.usersTotal === null ? null : { u: group.usersTotal }), dataPoints };
 }
 
 function toPoint(time: string, flagged: FlaggedPoint, withBands: boolean): DataPoint {
@@ -113,32 +105,33 @@ function flag(query: MetricsQuery, times: number[], values: number[], valueAt: (
   return flagDaily(previousDays, values, options);
 }
 
-function measureValue(query: MetricsQuery, bucket: BucketValues | undefined): number {
-  if (bucket === undefined) return 0;
+function measureAt(query: MetricsQuery, grid: BucketGrid, index: number): number {
+  if (index < 0 || index >= grid.length) return 0;
   switch (query.measure) {
     case 'events':
-      return bucket.events;
+      return grid.events[index] ?? 0;
     case 'value_sum':
-      return bucket.valueSum;
+      return grid.valueSum[index] ?? 0;
     case 'rate':
-      return bucket.events / (query.stepMs / 1000);
+      return (grid.events[index] ?? 0) / (query.stepMs / 1000);
     case 'unique_users':
-      return bucket.users ?? 0;
+      return grid.users?.[index] ?? 0;
   }
 }
 
-/** Sums add; a rate is events over the range's seconds; uniques come from one merged sketch (or raw events' exact count). */
-function totalOf(query: MetricsQuery, values: number[], buckets: Buckets, times: number[], exactUsers: Record<string, unknown> | null): number {
+/** Sums add; a rate is events over the range's seconds; uniques come from one merged sketch (or raw events' exact count). `values` are the visible buckets from index `first`. */
+function totalOf(query: MetricsQuery, values: number[], grid: BucketGrid, first: number, exactUsers: Record<string, unknown> | null): number {
   switch (query.measure) {
     case 'events':
     case 'value_sum':
       return values.reduce((sum, value) => sum + value, 0);
     case 'rate': {
-      const events = times.reduce((sum, time) => sum + (buckets.get(time)?.events ?? 0), 0);
+      let events = 0;
+      for (let i = 0; i < values.length; i++) events += grid.events[first + i] ?? 0;
       return events / ((query.endMs - query.startMs) / 1000);
     }
     case 'unique_users':
-      return exactUsers !== null ? finite(exactUsers.u) : usersOver(buckets, times);
+      return exactUsers !== null ? finite(exactUsers.u) : usersOver(grid, first, first + values.length);
   }
 }
 
