@@ -4,7 +4,7 @@ import { buildShardStats, combineOutcomes, emptyCounters, flushLagMs, parseFlush
 function state(overrides: Partial<ShardState> = {}): ShardState {
   return {
     nowMs: 1_000_000, projectId: 'p', shard: 0, incarnation: 'i', windowMs: 60_000, watermarkMs: 900_000,
-    unsealedRows: 2, pendingRawRows: 1, sealedBatches: 1, sealedRows: 7, maxBacklogRows: 10, nextSequence: 4,
+    unsealedRows: 2, pendingRawRows: 1, rowsWrittenSinceStart: 42, sealedBatches: 1, sealedRows: 7, maxBacklogRows: 10, nextSequence: 4,
     sealedThroughMs: 840_000, maxEventTimeMs: 990_000, oldestSealedWindowMs: 780_000, oldestClosedUnsealedWindowMs: 840_000,
     lastFlushJson: serializeLastFlush({ status: 'error', attempts: 2, message: 'down' }, 999_000), nextAlarmMs: 1_002_000,
     dedupEntries: 5, dedupHorizonMs: 600_000, counters: emptyCounters(), ...overrides,

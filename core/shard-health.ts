@@ -31,6 +31,8 @@ export interface ShardStats {
   sealedRows: number;
   /** Raw event rows (RAW_EVENTS=1) waiting to be sealed. */
   pendingRawRows: number;
+  /** SQLite rows written since this instance started (every write, indexes included, as the runtime counts them). */
+  rowsWrittenSinceStart: number;
   /** pendingGroups + pendingRawRows + sealedRows: what the backpressure bound counts. */
   backlogRows: number;
   maxBacklogRows: number;
@@ -107,6 +109,7 @@ export interface ShardState {
   watermarkMs: number;
   unsealedRows: number;
   pendingRawRows: number;
+  rowsWrittenSinceStart: number;
   sealedBatches: number;
   sealedRows: number;
   maxBacklogRows: number;
@@ -138,6 +141,7 @@ export function buildShardStats(state: ShardState): ShardStats {
     sealedBatches: state.sealedBatches,
     sealedRows: state.sealedRows,
     pendingRawRows: state.pendingRawRows,
+    rowsWrittenSinceStart: state.rowsWrittenSinceStart,
     backlogRows,
     maxBacklogRows: state.maxBacklogRows,
     backpressure: backlogRows >= state.maxBacklogRows,

@@ -95,6 +95,8 @@ export class ShardAggregator extends DurableObject<Env> {
   private logChars = 0;
   private logSeq = 0;
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  /** SQLite rows written by this instance (tables and indexes, as the runtime counts them). */
+  private rowsWritten = 0;
   /** Live pushes to this shard's combiner, at most one per live tick (see PushCoalescer). */
   private readonly pushes: PushCoalescer;
 
@@ -116,7 +118,7 @@ export class ShardAggregator extends DurableObject<Env> {
     this.metaCache.clear();
     this.pending.clear();
     this.seen = new DedupSet();
-    this.admitted = new StoredAdmittedValues(this.sql);
+    this.admitted = new StoredAdmittedValues(this.sql, (query, ...bindings) => this.write(query, ...bindings));
     this.unsealedRows = this.count('SELECT COUNT(*) AS n FROM panes WHERE unsealed = 1');
     this.sealedRows = this.count('SELECT COALESCE(SUM(row_count), 0) AS n FROM batches');
     this.rawPendingRows = this.count('SELECT COALESCE(SUM(row_count), 0) AS n FROM raw_pending');
@@ -186,7 +188,7 @@ export class ShardAggregator extends DurableObject<Env> {
       // The log row and the in-memory count succeed or fail together: on a throw the row rolls back and memory reloads.
       recorded = this.ctx.storage.transactionSync(() => {
         this.logSeq++;
-        this.sql.exec(
+        this.write(
           'INSERT INTO ingest_log (seq, at_ms, events_json, policy_json, too_old) VALUES (?, ?, ?, ?, ?)',
           this.logSeq, now, eventsJson, request.dimensionPolicy === undefined ? null : JSON.stringify(request.dimensionPolicy), tooOld,
         );
@@ -305,10 +307,10 @@ export class ShardAggregator extends DurableObject<Env> {
     const throughSeq = this.logSeq;
     const rows = this.panes.dirtyRows();
     this.transaction(() => {
-        for (const row of rows) this.sql.exec(UPSERT_PANE_IN_PLACE_SQL, ...paneValues(row));
+        for (const row of rows) this.write(UPSERT_PANE_IN_PLACE_SQL, ...paneValues(row));
         this.admitted.writePending();
         for (const entry of this.pending.governance.values()) {
-          this.sql.exec(
+          this.write(
             `INSERT INTO governance_pending (window_start, reason, dimension, events) VALUES (?, ?, ?, ?)
              ON CONFLICT (window_start, reason, dimension) DO UPDATE SET events = events + excluded.events`,
             entry.windowStart, entry.reason, entry.dimension, entry.events,
@@ -316,19 +318,19 @@ export class ShardAggregator extends DurableObject<Env> {
         }
         for (const { windowStart, rows: rawRows } of this.pending.raw) {
           for (const part of splitIntoParts(rawRows)) {
-            this.sql.exec('INSERT INTO raw_pending (window_start, row_count, rows_json) VALUES (?, ?, ?)', windowStart, part.rows, part.json);
+            this.write('INSERT INTO raw_pending (window_start, row_count, rows_json) VALUES (?, ?, ?)', windowStart, part.rows, part.json);
           }
         }
         for (const name of COUNTER_NAMES) {
           const delta = this.pending.counters[name];
-          if (delta !== 0) this.sql.exec('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value', name, delta);
+          if (delta !== 0) this.write('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value', name, delta);
         }
         if (this.maxEventTimeMs > Number(this.getMeta('max_event_time') ?? '0')) this.setMeta('max_event_time', String(this.maxEventTimeMs));
         if (this.pending.seenHashes.length > 0) {
           this.journalSeq = (this.journalSeq + 1) % 2 ** 31;
-          this.sql.exec('INSERT INTO dedup_journal (seen_at, seq, hashes) VALUES (?, ?, ?)', this.pending.seenAtMs, this.journalSeq, encodeJournal(this.pending.seenHashes));
+          this.write('INSERT INTO dedup_journal (seen_at, seq, hashes) VALUES (?, ?, ?)', this.pending.seenAtMs, this.journalSeq, encodeJournal(this.pending.seenHashes));
         }
-        this.sql.exec('DELETE FROM ingest_log WHERE seq <= ?', throughSeq);
+        this.write('DELETE FROM ingest_log WHERE seq <= ?', throughSeq);
     });
     // Only now: had the transaction thrown, memory would still be the truth and everything still dirty.
     this.panes.markClean();
@@ -342,8 +344,8 @@ export class ShardAggregator extends DurableObject<Env> {
   private quarantineLogRow(seq: number, reason: string): void {
     console.error(`ShardAggregator: ingest log row ${seq} cannot be replayed (${reason}); moved to ingest_quarantine`);
     this.transaction(() => {
-      this.sql.exec('INSERT OR REPLACE INTO ingest_quarantine SELECT seq, at_ms, events_json, policy_json, too_old, ? FROM ingest_log WHERE seq = ?', reason, seq);
-      this.sql.exec('DELETE FROM ingest_log WHERE seq = ?', seq);
+      this.write('INSERT OR REPLACE INTO ingest_quarantine SELECT seq, at_ms, events_json, policy_json, too_old, ? FROM ingest_log WHERE seq = ?', reason, seq);
+      this.write('DELETE FROM ingest_log WHERE seq = ?', seq);
     });
   }
 
@@ -421,20 +423,20 @@ export class ShardAggregator extends DurableObject<Env> {
       if (content === null) return null;
       const sequence = Number(this.getMeta('next_sequence') ?? '1');
       const token = dedupToken(identity.projectId, identity.shard, this.getMeta('incarnation') ?? '', sequence);
-      this.sql.exec(
+      this.write(
         'INSERT INTO batches (sequence, token, row_count, oldest_window_start, sealed_at) VALUES (?, ?, ?, ?, ?)',
         sequence, token, content.rowCount, content.oldestWindowStart, now,
       );
-      content.parts.forEach((part, index) => this.sql.exec('INSERT INTO batch_parts (sequence, part, rows_json) VALUES (?, ?, ?)', sequence, index, part));
+      content.parts.forEach((part, index) => this.write('INSERT INTO batch_parts (sequence, part, rows_json) VALUES (?, ?, ?)', sequence, index, part));
       for (const row of panes) {
-        this.sql.exec(
+        this.write(
           `UPDATE panes SET u_events = 0, u_value_sum = 0, u_bot_events = 0, u_bot_value_sum = 0, u_late_events = 0, unsealed = 0
            WHERE pane_start = ? AND event_type = ? AND dims_key = ?`,
           row.pane_start, row.event_type, row.dims_key,
         );
       }
-      this.sql.exec('DELETE FROM governance_pending WHERE window_start < ?', through);
-      for (const row of raw) this.sql.exec('DELETE FROM raw_pending WHERE id = ?', row.id);
+      this.write('DELETE FROM governance_pending WHERE window_start < ?', through);
+      for (const row of raw) this.write('DELETE FROM raw_pending WHERE id = ?', row.id);
       this.setMeta('next_sequence', String(sequence + 1));
       return { sequence, rowCount: content.rowCount, panes: panes.length, rawRows: raw.reduce((sum, row) => sum + row.row_count, 0) };
     });
@@ -468,13 +470,13 @@ export class ShardAggregator extends DurableObject<Env> {
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           const attempts = batch.attempts + 1;
-          this.sql.exec('UPDATE batches SET attempts = ?, last_error = ? WHERE sequence = ?', attempts, message.slice(0, 1000), batch.sequence);
+          this.write('UPDATE batches SET attempts = ?, last_error = ? WHERE sequence = ?', attempts, message.slice(0, 1000), batch.sequence);
           console.warn(`ShardAggregator flush of batch ${batch.token} failed (attempt ${attempts}): ${message}`);
           return { status: 'error', attempts, message };
         }
         const deleted = this.ctx.storage.transactionSync(() => {
-          this.sql.exec('DELETE FROM batch_parts WHERE sequence = ?', batch.sequence);
-          return this.sql.exec('DELETE FROM batches WHERE sequence = ?', batch.sequence).rowsWritten > 0;
+          this.write('DELETE FROM batch_parts WHERE sequence = ?', batch.sequence);
+          return this.write('DELETE FROM batches WHERE sequence = ?', batch.sequence).rowsWritten > 0;
         });
         // An overlapping cycle may have acknowledged it first (same token: ClickHouse kept one copy).
         if (deleted) this.sealedRows -= batch.row_count;
@@ -530,9 +532,9 @@ export class ShardAggregator extends DurableObject<Env> {
   }
 
   private prune(now: number): void {
-    this.sql.exec('DELETE FROM dedup_journal WHERE seen_at < ?', now - this.config.dedupHorizonMs);
-    this.sql.exec('DELETE FROM seen_events WHERE seen_at < ?', now - this.config.dedupHorizonMs);
-    this.sql.exec('DELETE FROM panes WHERE unsealed = 0 AND pane_start < ?', now - PANE_RETENTION_MS);
+    this.write('DELETE FROM dedup_journal WHERE seen_at < ?', now - this.config.dedupHorizonMs);
+    this.write('DELETE FROM seen_events WHERE seen_at < ?', now - this.config.dedupHorizonMs);
+    this.write('DELETE FROM panes WHERE unsealed = 0 AND pane_start < ?', now - PANE_RETENTION_MS);
     this.panes.dropBefore(now - PANE_RETENTION_MS);
     this.admitted.prune(minuteStartOf(now - PANE_RETENTION_MS));
   }
@@ -596,6 +598,7 @@ export class ShardAggregator extends DurableObject<Env> {
       watermarkMs: through,
       unsealedRows: this.unsealedRows,
       pendingRawRows: this.rawPendingRows,
+      rowsWrittenSinceStart: this.rowsWritten,
       sealedBatches: this.count('SELECT COUNT(*) AS n FROM batches'),
       sealedRows: this.sealedRows,
       maxBacklogRows: this.config.maxBacklogRows,
@@ -656,6 +659,13 @@ export class ShardAggregator extends DurableObject<Env> {
     return projectId === null || shard === null ? null : { projectId, shard: Number(shard) };
   }
 
+  /** Every storage write goes through here, so stats can tell rows written (what SQLite-backed objects are billed by). */
+  private write(query: string, ...bindings: SqlStorageValue[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
+    const cursor = this.sql.exec(query, ...bindings);
+    this.rowsWritten += cursor.rowsWritten;
+    return cursor;
+  }
+
   private count(query: string, ...bindings: SqlStorageValue[]): number {
     return Number(this.sql.exec<{ n: number }>(query, ...bindings).one().n);
   }
@@ -677,7 +687,7 @@ export class ShardAggregator extends DurableObject<Env> {
 
   private setMeta(key: string, value: string): void {
     if (this.metaCache.get(key) === value) return;
-    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+    this.write('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
     this.metaCache.set(key, value);
   }
 }
@@ -740,9 +750,11 @@ class StoredAdmittedValues implements AdmittedValues {
   private readonly loaded = new Set<number>();
   private pending: Array<[number, string, string]> = [];
   private readonly sql: SqlStorage;
+  private readonly write: (query: string, ...bindings: SqlStorageValue[]) => unknown;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, write: (query: string, ...bindings: SqlStorageValue[]) => unknown) {
     this.sql = sql;
+    this.write = write;
   }
 
   get hasPending(): boolean {
@@ -767,7 +779,7 @@ class StoredAdmittedValues implements AdmittedValues {
   /** Inside the checkpoint's transaction. */
   writePending(): void {
     for (const [windowStart, dimension, value] of this.pending) {
-      this.sql.exec('INSERT OR IGNORE INTO dim_values (window_start, dimension, value) VALUES (?, ?, ?)', windowStart, dimension, value);
+      this.write('INSERT OR IGNORE INTO dim_values (window_start, dimension, value) VALUES (?, ?, ?)', windowStart, dimension, value);
     }
   }
 
@@ -779,6 +791,6 @@ class StoredAdmittedValues implements AdmittedValues {
   prune(cutoff: number): void {
     this.cache.prune(cutoff);
     for (const windowStart of this.loaded) if (windowStart < cutoff) this.loaded.delete(windowStart);
-    this.sql.exec('DELETE FROM dim_values WHERE window_start < ?', cutoff);
+    this.write('DELETE FROM dim_values WHERE window_start < ?', cutoff);
   }
 }

@@ -12,7 +12,7 @@ function landingRows(projectId: string): LandingRow[] {
     },
     {
       kind: 'raw', ...base, event_type: 'click', event_id: 'e1', event_time: clickHouseDateTime64(minute + 1), received_at: clickHouseDateTime64(minute + 2),
-      user_id: 'u1', dims: { a: '1' }, dims_key: 'a=1', value: 1.5, bot: 0, late: 0,
+      user_id: 'u1', dims: { a: '1' }, dims_key: 'a=1', value: 1.5, bot: 0, late: 0, city: 'Berlin', colo: 'TXL', timezone: 'Europe/Berlin', asn: 3320,
     },
     { kind: 'governance', ...base, window_start: clickHouseDateTime(minute), reason: 'folded', dimension: 'a', events: 2 },
   ];
