@@ -58,6 +58,37 @@ describe('governDimensions', () => {
 });
 
 describe('GovernedKeyCache', () => {
+  it('past its bound a window keeps the sets it has and governs new ones uncached, with the same outcomes', async () => {
+    const { GovernedKeyCache } = await import('./cardinality.ts');
+    const { dimensionsKey } = await import('./dimensions.ts');
+    const cached = new GovernedKeyCache(dimensionsKey);
+    const policy = compilePolicy({ declared: ['a', 'b'], maxValuesPerWindow: 200 }, 100);
+    const withCache = new MemoryAdmittedValues();
+    const plain = new MemoryAdmittedValues();
+    const dims = (i: number): Record<string, string> => (i % 3 === 0 ? { a: `v${i % 250}`, b: `w${i}` } : { b: `w${i}`, a: `v${i % 250}`, c: 'x' });
+    // 40,000 distinct sets in one window (the bound is 30,000), then the first ones again.
+    for (const i of [...Array.from({ length: 40_000 }, (_, k) => k), ...Array.from({ length: 2000 }, (_, k) => k)]) {
+      const expected = governDimensions(W, dims(i), policy, plain);
+      const got = cached.govern(W, dims(i), policy, withCache);
+      if (got.dimsKey !== dimensionsKey(expected.dimensions) || got.folded.join() !== expected.folded.join() || got.dropped.join() !== expected.dropped.join()) {
+        throw new Error(`set ${i}: cached ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+      }
+    }
+    expect(withCache.get(W, 'a').size).toBe(plain.get(W, 'a').size);
+  });
+
+  it('tells apart sets that share their values: other names, other splits, one more empty value', async () => {
+    const { GovernedKeyCache } = await import('./cardinality.ts');
+    const { dimensionsKey } = await import('./dimensions.ts');
+    const cached = new GovernedKeyCache(dimensionsKey);
+    const admitted = new MemoryAdmittedValues();
+    const policy = compilePolicy(undefined, 100);
+    const sets: Array<Record<string, string>> = [{ a: 'x' }, { b: 'x' }, { a: 'xy', b: '' }, { a: 'x', b: 'y' }, { a: 'x', b: '' }, { b: 'x', a: 'y' }, {}];
+    for (let round = 0; round < 2; round++) {
+      for (const dims of sets) expect(cached.govern(W, dims, policy, admitted).dimsKey).toBe(dimensionsKey(dims));
+    }
+  });
+
   it('gives the same outcomes as governing every event, whatever the key order', async () => {
     const { GovernedKeyCache } = await import('./cardinality.ts');
     const { dimensionsKey } = await import('./dimensions.ts');

@@ -143,12 +143,44 @@ export interface GovernedKey extends GovernedDimensions {
   dimsKey: string;
 }
 
+/**
+ * One step of the cache's trie. Events of a project nearly always list the
+ * same dimensions in the same order, so a node branches on one dimension
+ * (the first one seen there) by value alone: one map lookup per dimension.
+ * Other dimensions at that position go through `others`.
+ */
 interface TrieNode {
-  next: Map<string, Map<string, TrieNode>> | null;
+  dimension: string | null;
+  byValue: Map<string, TrieNode> | null;
+  others: Map<string, Map<string, TrieNode>> | null;
   out: GovernedKey | null;
 }
+function newNode(): TrieNode {
+  return { dimension: null, byValue: null, others: null, out: null };
+}
+/** The children of `node` for `dimension`, if there are any. */
+function existingBranch(node: TrieNode, dimension: string): Map<string, TrieNode> | undefined {
+  return node.dimension === dimension && node.byValue !== null ? node.byValue : node.others?.get(dimension);
+}
 
-/** Distinct dimension sets remembered per window before that window's cache starts over. */
+/** The children of `node` for `dimension`, created on first use. */
+function branch(node: TrieNode, dimension: string): Map<string, TrieNode> {
+  if (node.dimension === dimension && node.byValue !== null) return node.byValue;
+  if (node.dimension === null) {
+    node.dimension = dimension;
+    node.byValue = new Map();
+    return node.byValue;
+  }
+  node.others ??= new Map();
+  let byValue = node.others.get(dimension);
+  if (byValue === undefined) {
+    byValue = new Map();
+    node.others.set(dimension, byValue);
+  }
+  return byValue;
+}
+
+/** Distinct dimension sets remembered per window; further sets are governed uncached. */
 const MAX_CACHED_SETS = 30_000;
 /** Windows cached at once: events around a minute boundary (and late ones) interleave windows. */
 const MAX_CACHED_WINDOWS = 3;
@@ -165,6 +197,8 @@ const MAX_CACHED_WINDOWS = 3;
 export class GovernedKeyCache {
   private readonly windows = new Map<number, { root: TrieNode; size: number }>();
   private policy = '';
+  /** The policy object last seen: requests compile a new one, so signatures are compared once per policy object, not per event. */
+  private lastPolicy: CompiledPolicy | null = null;
   private lastWindow = Number.NaN;
   private last: { root: TrieNode; size: number } | null = null;
   private readonly canonicalKey: (dimensions: Readonly<Record<string, string>>) => string;
@@ -174,49 +208,57 @@ export class GovernedKeyCache {
   }
 
   govern(windowStart: number, dimensions: Readonly<Record<string, string>>, policy: CompiledPolicy, admitted: AdmittedValues): GovernedKey {
-    if (policy.signature !== this.policy) {
-      this.clear();
-      this.policy = policy.signature;
+    if (policy !== this.lastPolicy) {
+      if (policy.signature !== this.policy) {
+        this.clear();
+        this.policy = policy.signature;
+      }
+      this.lastPolicy = policy;
     }
     let cache = windowStart === this.lastWindow ? this.last : this.windows.get(windowStart);
-    if (cache === undefined || cache === null || cache.size >= MAX_CACHED_SETS) {
-      if (cache === undefined || cache === null) {
-        // Evict the oldest window (insertion order) when full.
-        const oldest = this.windows.keys().next();
-        if (this.windows.size >= MAX_CACHED_WINDOWS && oldest.done !== true) this.windows.delete(oldest.value);
-      }
-      cache = { root: { next: null, out: null }, size: 0 };
+    if (cache === undefined || cache === null) {
+      // Evict the oldest window (insertion order) when full.
+      const oldest = this.windows.keys().next();
+      if (this.windows.size >= MAX_CACHED_WINDOWS && oldest.done !== true) this.windows.delete(oldest.value);
+      cache = { root: newNode(), size: 0 };
       this.windows.set(windowStart, cache);
     }
     this.lastWindow = windowStart;
     this.last = cache;
+    // A full window keeps the sets it has (the frequent ones come first) and answers new ones uncached:
+    // starting over would drop the frequent sets with the rare ones.
+    const full = cache.size >= MAX_CACHED_SETS;
     let node = cache.root;
+    let known = true;
     for (const dimension in dimensions) {
-      node.next ??= new Map();
-      let byValue = node.next.get(dimension);
-      if (byValue === undefined) {
-        byValue = new Map();
-        node.next.set(dimension, byValue);
-      }
+      const byValue: Map<string, TrieNode> | undefined =
+        node.dimension === dimension && node.byValue !== null ? node.byValue : full ? existingBranch(node, dimension) : branch(node, dimension);
       const value = dimensions[dimension] ?? '';
-      let child = byValue.get(value);
+      let child = byValue?.get(value);
       if (child === undefined) {
-        child = { next: null, out: null };
+        if (full || byValue === undefined) {
+          known = false;
+          break;
+        }
+        child = newNode();
         byValue.set(value, child);
       }
       node = child;
     }
-    if (node.out === null) {
-      const governed = governDimensions(windowStart, dimensions, policy, admitted);
-      node.out = { ...governed, dimsKey: this.canonicalKey(governed.dimensions) };
+    if (known && node.out !== null) return node.out;
+    const governed = governDimensions(windowStart, dimensions, policy, admitted);
+    const out: GovernedKey = { ...governed, dimsKey: this.canonicalKey(governed.dimensions) };
+    if (known && !full) {
+      node.out = out;
       cache.size++;
     }
-    return node.out;
+    return out;
   }
 
   clear(): void {
     this.windows.clear();
     this.lastWindow = Number.NaN;
     this.last = null;
+    this.lastPolicy = null;
   }
 }

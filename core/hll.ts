@@ -95,6 +95,22 @@ export interface HyperLogLogOptions {
 export type Representation = 'sparse' | 'dense';
 
 const hashOut = new Uint32Array(2);
+/**
+ * Sparse tables of up to 16 slots are plain arrays: a pane keeps one
+ * sketch per group, most groups see a handful of users, and a small typed
+ * array costs several times a plain array to allocate and keep alive in V8.
+ */
+/** The open-addressing table of sparse entries (0 = empty slot); same layout either way. */
+type SparseTable = Uint32Array | number[];
+
+/**
+ * A zeroed table. A small one is `new Array(n).fill(0)`: exactly n slots (push-built arrays
+ * over-allocate), and writable at once (an array literal is copy-on-write: its first store is slow).
+ */
+function newTable(slots: number): SparseTable {
+  return slots <= 16 ? new Array<number>(slots).fill(0) : new Uint32Array(slots);
+}
+
 /** The histogram of every sparse sketch (never written: the histogram is dense-only). */
 const NO_HISTOGRAM = new Int32Array(0);
 
@@ -177,7 +193,7 @@ export class HyperLogLog {
   /** hist[v] = number of dense registers holding v (dense mode only). */
   #hist: Int32Array;
   /** Sparse open-addressing table of entries (0 = empty slot), or null in dense mode. */
-  #table: Uint32Array | null;
+  #table: SparseTable | null;
   #sparseCount = 0;
   readonly #sparseLimit: number;
 
@@ -196,7 +212,8 @@ export class HyperLogLog {
       this.#regs = null;
       // The histogram is dense-only: allocated when the sketch turns dense (most sketches stay small).
       this.#hist = NO_HISTOGRAM;
-      this.#table = new Uint32Array(Math.min(16, 1 << (p - 2)));
+      // Eight slots hold six entries (load <= 3/4), enough for most pane groups; never more than m/4 slots.
+      this.#table = newTable(Math.min(8, 1 << (p - 2)));
     }
   }
 
@@ -402,9 +419,11 @@ export class HyperLogLog {
     return this;
   }
 
-  /** Bytes held by the sketch's typed arrays (registers + histogram, or the sparse table). */
+  /** Bytes held by the sketch's arrays (registers + histogram, or the sparse table; 8 per slot of a small plain-array table). */
   sizeInBytes(): number {
-    return (this.#regs?.byteLength ?? 0) + (this.#table?.byteLength ?? 0) + (this.#regs !== null ? this.#hist.byteLength : 0);
+    const table = this.#table;
+    const tableBytes = table === null ? 0 : table instanceof Uint32Array ? table.byteLength : 8 * table.length;
+    return (this.#regs?.byteLength ?? 0) + tableBytes + (this.#regs !== null ? this.#hist.byteLength : 0);
   }
 
   /** Length in bytes of `serialize()`'s output, without serializing. */
@@ -511,7 +530,7 @@ export class HyperLogLog {
       // Pre-size the table (load <= 3/4, at most m/4 slots) to avoid rehashing.
       let cap = hll.#table?.length ?? 4;
       while (4 * k > 3 * cap) cap *= 2;
-      hll.#table = new Uint32Array(cap);
+      hll.#table = newTable(cap);
     }
     let prev = 0;
     let prevIdx = -1;
@@ -599,8 +618,8 @@ export class HyperLogLog {
     return true;
   }
 
-  #growTable(old: Uint32Array): Uint32Array {
-    const table = new Uint32Array(old.length * 2);
+  #growTable(old: SparseTable): SparseTable {
+    const table = newTable(old.length * 2);
     const mask = table.length - 1;
     for (let j = 0; j < old.length; j++) {
       const e = old[j] ?? 0;

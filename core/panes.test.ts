@@ -67,6 +67,14 @@ describe('BatchAccumulator', () => {
     expect(batch.bots).toBe(1);
   });
 
+  it('keeps event types apart however many a pane has, and in any order', () => {
+    const batch = new BatchAccumulator(timing, T0 + 6_000);
+    const types = Array.from({ length: 40 }, (_, i) => `type_${i}`);
+    for (let round = 0; round < 3; round++) for (const eventType of round === 1 ? [...types].reverse() : types) batch.add(event({ eventType: `${eventType}` }));
+    expect(batch.groups.length).toBe(40);
+    for (const eventType of types) expect(find(batch, T0, eventType, 'country=DE')?.events).toBe(3);
+  });
+
   it('marks and counts late events per group', () => {
     const batch = new BatchAccumulator(timing, T0 + 3 * MIN);
     expect(batch.add(event())).toBe(true);

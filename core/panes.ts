@@ -41,8 +41,15 @@ export function closeTimeOf(paneStartMs: number, timing: PaneTiming): number {
   return windowStartOf(paneStartMs, timing.windowMs) + timing.windowMs + timing.allowedLatenessMs;
 }
 
+/** The last minute computed: events of a batch mostly share one, and `%` on a double (a timestamp) is a slow fmod call. */
+let lastMinuteStart = Number.NaN;
+
 export function minuteStartOf(timestampMs: number): number {
-  return windowStartOf(timestampMs, MINUTE_MS);
+  // NaN bounds fail both comparisons, so the first call and odd inputs take the arithmetic.
+  if (timestampMs >= lastMinuteStart && timestampMs < lastMinuteStart + MINUTE_MS) return lastMinuteStart;
+  const start = windowStartOf(timestampMs, MINUTE_MS);
+  lastMinuteStart = start;
+  return start;
 }
 
 /** One accepted event, reduced to what aggregation needs. */
@@ -89,6 +96,47 @@ export function addCounts(into: PaneCounts, delta: PaneCounts): void {
 const hashOut = new Uint32Array(2);
 
 /**
+ * The groups of one pane: event type -> dims key -> group. Event types are
+ * few, and each event brings its own copy of the type string: a scan with
+ * `===` compares such copies inline, where a Map compares them in the
+ * runtime (slow).
+ */
+interface PaneGroups {
+  /** The first SCANNED_TYPES types seen, and their groups. */
+  types: string[];
+  byType: Array<Map<string, GroupDelta>>;
+  /** Any further types (a project with many), by map. */
+  more: Map<string, Map<string, GroupDelta>> | null;
+}
+
+const SCANNED_TYPES = 16;
+
+function newPaneGroups(): PaneGroups {
+  return { types: [], byType: [], more: null };
+}
+
+function groupsOfType(pane: PaneGroups, eventType: string): Map<string, GroupDelta> {
+  const { types, byType } = pane;
+  for (let i = 0; i < types.length; i++) {
+    if (types[i] === eventType) {
+      const found = byType[i];
+      if (found !== undefined) return found;
+    }
+  }
+  let groups = pane.more?.get(eventType);
+  if (groups !== undefined) return groups;
+  groups = new Map<string, GroupDelta>();
+  if (types.length < SCANNED_TYPES) {
+    types.push(eventType);
+    byType.push(groups);
+  } else {
+    pane.more ??= new Map();
+    pane.more.set(eventType, groups);
+  }
+  return groups;
+}
+
+/**
  * Folds a batch into one delta per group, so storage sees one write per group
  * per batch, never one per event. Hashing happens here, once per event.
  * Groups are found through nested maps, never through a key string built
@@ -102,10 +150,15 @@ export class BatchAccumulator {
   private readonly timing: PaneTiming;
   private readonly closedThroughMs: number;
   /** pane -> event type -> dims key -> group: the dims key is a cached string from governance, so no key is built per event. */
-  private readonly byPane = new Map<number, Map<string, Map<string, GroupDelta>>>();
+  private readonly byPane = new Map<number, PaneGroups>();
+  /** The pane of the previous event, [lastPane, lastPaneEnd): most events of a batch share it, so no pane arithmetic for them. */
   private lastPane = Number.NaN;
-  private lastPaneGroups: Map<string, Map<string, GroupDelta>> | null = null;
+  private lastPaneEnd = Number.NaN;
+  private lastPaneGroups: PaneGroups = newPaneGroups();
   private lastPaneLate = false;
+  /** The previous event's type and its groups in the current pane (runs of one type are common). */
+  private lastType: string | null = null;
+  private lastTypeGroups: Map<string, GroupDelta> = new Map();
 
   constructor(timing: PaneTiming, nowMs: number) {
     this.timing = timing;
@@ -114,49 +167,62 @@ export class BatchAccumulator {
 
   /** Returns whether the event was late. */
   add(event: PaneEvent): boolean {
-    const paneStart = windowStartOf(event.timestampMs, this.timing.paneMs);
-    if (paneStart !== this.lastPane) {
-      let paneGroups = this.byPane.get(paneStart);
-      if (paneGroups === undefined) {
-        paneGroups = new Map();
-        this.byPane.set(paneStart, paneGroups);
-      }
-      this.lastPane = paneStart;
-      this.lastPaneGroups = paneGroups;
-      // Panes tile windows, so lateness is a property of the pane.
-      this.lastPaneLate = windowStartOf(paneStart, this.timing.windowMs) + this.timing.windowMs <= this.closedThroughMs;
-    }
-    const paneGroups = this.lastPaneGroups;
-    if (paneGroups === null) throw new Error('unreachable: pane groups missing');
-    let byDims = paneGroups.get(event.eventType);
-    if (byDims === undefined) {
-      byDims = new Map();
-      paneGroups.set(event.eventType, byDims);
-    }
-    let group = byDims.get(event.dimsKey);
-    if (group === undefined) {
-      group = {
-        paneStart, eventType: event.eventType, dimsKey: event.dimsKey,
-        events: 0, valueSum: 0, botEvents: 0, botValueSum: 0, lateEvents: 0, userHashes: [],
-      };
-      byDims.set(event.dimsKey, group);
-      this.groups.push(group);
+    const timestampMs = event.timestampMs;
+    // NaN bounds (no pane yet) fail the test.
+    if (!(timestampMs >= this.lastPane && timestampMs < this.lastPaneEnd)) this.enterPane(timestampMs);
+    const eventType = event.eventType;
+    let byDims = this.lastTypeGroups;
+    if (eventType !== this.lastType) {
+      byDims = groupsOfType(this.lastPaneGroups, eventType);
+      this.lastType = eventType;
+      this.lastTypeGroups = byDims;
     }
     const late = this.lastPaneLate;
-    if (late) {
-      group.lateEvents++;
-      this.late++;
-    }
+    if (late) this.late++;
+    const dimsKey = event.dimsKey;
+    let group = byDims.get(dimsKey);
     if (event.bot) {
+      if (group === undefined) group = this.newGroup(byDims, eventType, dimsKey, []);
+      if (late) group.lateEvents++;
       group.botEvents++;
       group.botValueSum += event.value;
       this.bots++;
       return late;
     }
+    hash64Into(event.userKey, hashOut);
+    const hi = hashOut[0] ?? 0;
+    const lo = hashOut[1] ?? 0;
+    // A new group starts with its first hash pair: most groups of a batch see one or two events.
+    if (group === undefined) group = this.newGroup(byDims, eventType, dimsKey, [hi, lo]);
+    else group.userHashes.push(hi, lo);
+    if (late) group.lateEvents++;
     group.events++;
     group.valueSum += event.value;
-    hash64Into(event.userKey, hashOut);
-    group.userHashes.push(hashOut[0] ?? 0, hashOut[1] ?? 0);
     return late;
+  }
+
+  private enterPane(timestampMs: number): void {
+    const paneStart = windowStartOf(timestampMs, this.timing.paneMs);
+    let paneGroups = this.byPane.get(paneStart);
+    if (paneGroups === undefined) {
+      paneGroups = newPaneGroups();
+      this.byPane.set(paneStart, paneGroups);
+    }
+    this.lastPane = paneStart;
+    this.lastPaneEnd = paneStart + this.timing.paneMs;
+    this.lastPaneGroups = paneGroups;
+    this.lastType = null;
+    // Panes tile windows, so lateness is a property of the pane.
+    this.lastPaneLate = windowStartOf(paneStart, this.timing.windowMs) + this.timing.windowMs <= this.closedThroughMs;
+  }
+
+  private newGroup(byDims: Map<string, GroupDelta>, eventType: string, dimsKey: string, userHashes: number[]): GroupDelta {
+    const group: GroupDelta = {
+      paneStart: this.lastPane, eventType, dimsKey,
+      events: 0, valueSum: 0, botEvents: 0, botValueSum: 0, lateEvents: 0, userHashes,
+    };
+    byDims.set(dimsKey, group);
+    this.groups.push(group);
+    return group;
   }
 }
