@@ -6,6 +6,7 @@ import { apiCors } from './cors.ts';
 import { handleError, handleNotFound } from './errors.ts';
 import { createKey, createProject, revokeKey } from './routes/admin.ts';
 import { postEvents } from './routes/events.ts';
+import { getDataQuality } from './routes/data-quality.ts';
 import { getHealth } from './routes/health.ts';
 import { getLive } from './routes/live.ts';
 import { postLiveToken } from './routes/live-token.ts';
@@ -31,6 +32,7 @@ app.on('POST', SEGMENT_MESSAGE_PATHS, postSegmentMessage);
 app.get('/v1/metrics', requireKey(READ_KINDS), getMetrics);
 app.get('/v1/catalog', requireKey(READ_KINDS), getCatalog);
 app.get('/v1/active-users', requireKey(READ_KINDS), getActiveUsers);
+app.get('/v1/data-quality', requireKey(READ_KINDS), getDataQuality);
 // Viewer token or read key; getLive checks either (a token before any Durable Object is touched).
 app.get('/v1/live', getLive);
 app.post('/v1/live/token', requireKey(READ_KINDS), postLiveToken);
