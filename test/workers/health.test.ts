@@ -10,7 +10,7 @@ interface Health {
   freshnessMs: number | null;
   freshnessAlarmMs: number;
   shardsReadAt: string;
-  shards: Array<{ shard: number; pendingGroups: number }>;
+  shards: Array<{ shard: number; pendingGroups: number; counters: Record<string, number>; rowsWrittenSinceStart: number }>;
 }
 
 async function health(): Promise<Health> {
@@ -36,6 +36,11 @@ describe('freshness alarm in /v1/health', () => {
   it('says stale plainly when no live data has arrived, and ok once it does', async () => {
     const before = await health();
     expect(before).toMatchObject({ status: 'stale', stale: true, freshnessMs: null, freshnessAlarmMs: 10_000 });
+    // Every shard exposes its running counters (late, too old, folded, ...) and its storage writes.
+    for (const shard of before.shards) {
+      for (const name of ['accepted', 'duplicates', 'late', 'bots', 'foldedEvents', 'droppedDimensionEvents', 'rejectedTooOld']) expect(typeof shard.counters[name]).toBe('number');
+      expect(typeof shard.rowsWrittenSinceStart).toBe('number');
+    }
     await pulse();
     // The live push is asynchronous to the 202; poll briefly for it.
     let after = await health();

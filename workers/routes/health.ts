@@ -25,6 +25,10 @@ interface ShardHealth {
   /** As the shard reported it (output only). */
   lastFlush: unknown;
   lastFlushAt: string | null;
+  /** Running totals since the shard's storage was created: accepted, duplicates, late, bots, folded, dropped, too old (output only). */
+  counters: unknown;
+  /** SQLite rows written since the shard object last started (output only). */
+  rowsWrittenSinceStart: unknown;
 }
 
 interface ShardSnapshot {
@@ -90,6 +94,8 @@ async function shardSnapshot(c: Context<AppEnv>, projectId: string): Promise<{ s
       watermarkLagMs: shard.watermarkLagMs,
       lastFlush: shard.lastFlush,
       lastFlushAt: shard.lastFlushAtMs === null ? null : new Date(shard.lastFlushAtMs).toISOString(),
+      counters: shard.counters,
+      rowsWrittenSinceStart: shard.rowsWrittenSinceStart,
     })),
   };
   const entry = new Response(JSON.stringify(snapshot), { headers: { 'Content-Type': 'application/json', 'Cache-Control': `max-age=${SHARD_STATS_TTL_S}` } });
@@ -122,6 +128,8 @@ function isShardSnapshot(value: unknown): value is ShardSnapshot {
       (shard.watermarkLagMs === null || typeof shard.watermarkLagMs === 'number') &&
       'lastFlush' in shard &&
       'lastFlushAt' in shard &&
-      (shard.lastFlushAt === null || typeof shard.lastFlushAt === 'string'),
+      (shard.lastFlushAt === null || typeof shard.lastFlushAt === 'string') &&
+      'counters' in shard &&
+      'rowsWrittenSinceStart' in shard,
   );
 }
