@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     body: JSON.stringify({ projectId: 'bench', name: 'Ingest bench', allowedOrigins: ['*'] }),
   });
   if (created.status !== 201) throw new Error(`POST /v1/admin/projects answered ${created.status}: ${await created.text()}`);
-  const { keys } = (await created.json()) as { keys: { server: string } };
+  const { keys } = (await created.json()) as { keys: { server: string; read: string } };
 
   // Same socket and entry worker for all; Miniflare's entry worker routes on MF-Route-Override.
   const headers = { Authorization: `Bearer ${keys.server}`, 'Content-Type': 'application/json' };
@@ -309,6 +309,7 @@ async function main(): Promise<void> {
 
   // 6. Evidence that shard alarms flushed to ClickHouse while the load ran.
   const flushed = await flushedEvents(clickhouseUrl, 'bench');
+  const storage = await shardStorageWrites(origin, keys.read);
   const totalFailed = phases.reduce((s, p) => s + p.worker.failed + p.edge_only.failed + p.baseline.failed, 0);
   await dispose();
 
@@ -417,6 +418,8 @@ async function main(): Promise<void> {
     failed_requests: totalFailed,
     levels: phases.map((p) => ({ concurrency: p.concurrency, worker: levelJson(p.worker), edge_only: levelJson(p.edge_only), baseline: levelJson(p.baseline) })),
     clickhouse: { source: clickhouseSource, flushed_events_at_end: flushed },
+    // What SQLite-backed Durable Objects are billed by (docs/scaling.md): every row the shards wrote, tables and indexes.
+    ...(storage === null ? {} : { shard_rows_written: storage.rowsWritten, shard_events_recorded: storage.events, rows_written_per_event: round(storage.rowsWritten / Math.max(1, storage.events), 4) }),
     storage: flags.storage,
     ...(profile !== null ? { profile } : {}),
     setup:
@@ -500,6 +503,32 @@ async function measureValidateEnrich(origin: string, makeBody: () => string, pid
     samples,
     method: 'workerd process CPU (/proc, 10 ms ticks) for validate+enrich x reps per request, minus parse-only requests; median of samples',
   };
+}
+
+/** SQLite rows the project's shards wrote and the events they recorded (accepted + duplicates), from /v1/health; null if unavailable. */
+async function shardStorageWrites(origin: string, readKey: string): Promise<{ rowsWritten: number; events: number } | null> {
+  try {
+    const response = await fetch(`${origin}/v1/health`, { headers: { Authorization: `Bearer ${readKey}` } });
+    if (!response.ok) return null;
+    const body: unknown = await response.json();
+    const shards = typeof body === 'object' && body !== null && 'shards' in body && Array.isArray(body.shards) ? body.shards : [];
+    let rowsWritten = 0;
+    let events = 0;
+    for (const shard of shards) {
+      const written: unknown = typeof shard === 'object' && shard !== null ? Reflect.get(shard, 'rowsWrittenSinceStart') : undefined;
+      const counters: unknown = typeof shard === 'object' && shard !== null ? Reflect.get(shard, 'counters') : undefined;
+      if (typeof written === 'number') rowsWritten += written;
+      if (typeof counters === 'object' && counters !== null) {
+        for (const name of ['accepted', 'duplicates']) {
+          const n: unknown = Reflect.get(counters, name);
+          if (typeof n === 'number') events += n;
+        }
+      }
+    }
+    return events > 0 ? { rowsWritten, events } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Events of `projectId` already in ClickHouse's rollups; null if the query fails (e.g. a schema change). */

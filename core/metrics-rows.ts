@@ -20,8 +20,15 @@ export class BucketGrid {
   readonly users: Float64Array | null;
   /** Each bucket's merged sketch (rollups), so buckets and groups can be merged again. */
   readonly registers: Array<RegisterPairs | null> | null;
+  readonly startMs: number;
+  readonly stepMs: number;
+  readonly length: number;
 
-  constructor(readonly startMs: number, readonly stepMs: number, readonly length: number, usersForm: UsersForm) {
+  // Plain fields, no parameter properties: Node's type stripping (scripts, benches) cannot run those.
+  constructor(startMs: number, stepMs: number, length: number, usersForm: UsersForm) {
+    this.startMs = startMs;
+    this.stepMs = stepMs;
+    this.length = length;
     this.events = new Float64Array(length);
     this.valueSum = new Float64Array(length);
     this.users = usersForm === null ? null : new Float64Array(length);

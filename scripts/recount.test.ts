@@ -23,7 +23,7 @@ function flushRows(projectId: string, users: number, counted = users): LandingRo
     sketch.add(`u${i}`);
     return {
       kind: 'raw', project_id: projectId, shard: 0, event_type: 'buy', event_id: `e${i}`, event_time: clickHouseDateTime64(minute + i),
-      received_at: clickHouseDateTime64(minute + i), user_id: `u${i}`, dims: { c: 'x' }, dims_key: 'c=x', value: 2, bot: 0, late: 0,
+      received_at: clickHouseDateTime64(minute + i), user_id: `u${i}`, dims: { c: 'x' }, dims_key: 'c=x', value: 2, bot: 0, late: 0, city: '', colo: '', timezone: '', asn: 0,
     };
   });
   const { idx, val } = registerPairs(sketch);
