@@ -38,6 +38,12 @@ describe('watermark arithmetic', () => {
   it('floors to the minute', () => {
     expect(minuteStartOf(T0 + 59_999)).toBe(T0);
   });
+
+  it('floors to the minute whatever the previous call was (the last minute is memoized)', () => {
+    for (const t of [T0 + 59_999, T0 + 60_000, T0 - 1, T0, T0 + 30_000, T0 - 60_000, T0 + 60_000 * 1440 + 5, T0 + 1.5, -1, 0, 59_999]) {
+      expect(minuteStartOf(t)).toBe(t - (((t % MIN) + MIN) % MIN));
+    }
+  });
 });
 
 describe('BatchAccumulator', () => {
