@@ -292,6 +292,22 @@ async function main(): Promise<void> {
     phases.push({ concurrency, worker, edge_only, baseline });
   }
 
+  // 5b. The same targets with browser-SDK-shaped batches (one visitor per batch: one shard per request), at the
+  // level where the default shape did best; only when the default shape is the server-side one.
+  let sdkPhase: Record<TargetName, LoadResult> | null = null;
+  if (usersPerBatch === 0) {
+    const sdkBody = makeBatchFactory({ batchSize: BATCH, runId: `s${randomBytes(4).toString('hex')}`, usersPerBatch: 1 });
+    const concurrency = phases.map((p) => ({ c: p.concurrency, n: p.worker.items_per_s })).sort((a, b) => b.n - a.n)[0]?.c ?? LEVELS[0] ?? 16;
+    const sdk: Partial<Record<TargetName, LoadResult>> = {};
+    for (const name of TARGETS) {
+      await runLoad(targets[name], { concurrency, durationMs: WARMUP_MS / 2, makeBody: sdkBody, countItems });
+      const result = await runLoad(targets[name], { concurrency, durationMs: DURATION_MS, makeBody: sdkBody, countItems, serverPids: workerdPids, helperPids });
+      sdk[name] = result;
+      log(`sdk-shaped c=${concurrency} ${name.padEnd(9)} ${result.items_per_s} events/s, workerd ${result.server_cpu_ms_per_request ?? '?'} ms CPU/req`);
+    }
+    if (sdk.worker !== undefined && sdk.edge_only !== undefined && sdk.baseline !== undefined) sdkPhase = { worker: sdk.worker, edge_only: sdk.edge_only, baseline: sdk.baseline };
+  }
+
   // Diagnosis: where the Worker's isolate spends its time at the full Worker's best level.
   const bestOf = (name: TargetName): { concurrency: number; result: LoadResult } => {
     const top = phases.map((p) => ({ concurrency: p.concurrency, result: p[name] })).sort((a, b) => b.result.items_per_s - a.result.items_per_s)[0];
@@ -337,6 +353,12 @@ async function main(): Promise<void> {
   }
   console.log(`  ratio = Worker best ${worker.result.items_per_s} / baseline best ${baseline.result.items_per_s} events/s = ${ratio.toFixed(3)} (target >= ${TARGET_RATIO})`);
   console.log(`  edge only (shards stubbed): ${edge.result.items_per_s} events/s, ratio ${edgeRatio.toFixed(3)}`);
+  if (sdkPhase !== null) {
+    console.log(
+      `  SDK-shaped batches (one visitor per batch): Worker ${sdkPhase.worker.items_per_s} / baseline ${sdkPhase.baseline.items_per_s} events/s = ${(sdkPhase.worker.items_per_s / sdkPhase.baseline.items_per_s).toFixed(3)}; ` +
+        `workerd CPU ${sdkPhase.worker.server_cpu_ms_per_request ?? '?'} ms/req (edge only ${sdkPhase.edge_only.server_cpu_ms_per_request ?? '?'}, baseline ${sdkPhase.baseline.server_cpu_ms_per_request ?? '?'})`,
+    );
+  }
   console.log(`  ClickHouse: ${flushed ?? '?'} events flushed by shard alarms by the end of the run`);
   if (validateEnrich !== null) {
     console.log(
@@ -414,6 +436,19 @@ async function main(): Promise<void> {
     shard_count: Number(bindings.SHARD_COUNT ?? 16),
     allowed_lateness_s: Number(bindings.ALLOWED_LATENESS_SECONDS ?? NaN),
     users_per_batch: usersPerBatch,
+    ...(sdkPhase === null
+      ? {}
+      : {
+          // Browser-SDK-shaped batches (one visitor, one shard per request), same level, same run.
+          sdk_events_per_s: sdkPhase.worker.items_per_s,
+          sdk_baseline_events_per_s: sdkPhase.baseline.items_per_s,
+          sdk_ratio: round(sdkPhase.worker.items_per_s / sdkPhase.baseline.items_per_s, 4),
+          sdk_workerd_cpu_ms_per_request: sdkPhase.worker.server_cpu_ms_per_request,
+          sdk_edge_only_workerd_cpu_ms_per_request: sdkPhase.edge_only.server_cpu_ms_per_request,
+          sdk_baseline_workerd_cpu_ms_per_request: sdkPhase.baseline.server_cpu_ms_per_request,
+          sdk_cpu_ratio: cpuRatio(sdkPhase.worker, sdkPhase.baseline),
+          sdk_p99_ms: sdkPhase.worker.latency.p99_ms,
+        }),
     duration_s_per_phase: DURATION_MS / 1000,
     failed_requests: totalFailed,
     levels: phases.map((p) => ({ concurrency: p.concurrency, worker: levelJson(p.worker), edge_only: levelJson(p.edge_only), baseline: levelJson(p.baseline) })),

@@ -111,6 +111,25 @@ export const KNOWN_BENCHES: readonly BenchSpec[] = [
         ratio: 'edge_only_cpu_ratio',
       },
       { figure: 'request latency p99, full Worker', value: 'p99_ms', unit: 'ms', baseline: 'baseline_p99_ms', baselineLabel: 'hello-world Worker', ratio: 'baseline/value' },
+      {
+        figure: 'events/s, full Worker, SDK-shaped batches (one visitor: one shard per request)',
+        value: 'sdk_events_per_s',
+        unit: 'events/s',
+        baseline: 'sdk_baseline_events_per_s',
+        baselineLabel: 'hello-world Worker parsing the same body',
+        ratio: 'sdk_ratio',
+      },
+      {
+        figure: 'workerd CPU per 100-event request, full Worker, SDK-shaped batches',
+        value: 'sdk_workerd_cpu_ms_per_request',
+        unit: 'ms',
+        baseline: 'sdk_baseline_workerd_cpu_ms_per_request',
+        baselineLabel: 'hello-world Worker',
+        ratio: 'sdk_cpu_ratio',
+      },
+      { figure: 'validation + enrichment in workerd, server key', value: 'validate_enrich_ns_per_event', unit: 'ns/event' },
+      { figure: 'validation + enrichment in workerd, browser key (UA, geo, visitor id)', value: 'validate_enrich_public_ns_per_event', unit: 'ns/event' },
+      { figure: 'shard SQLite rows written per event (tables + indexes, write-behind)', value: 'rows_written_per_event', unit: 'rows' },
     ],
   },
   {
@@ -244,7 +263,21 @@ export const KNOWN_BENCHES: readonly BenchSpec[] = [
     figures: [
       { figure: 'series p50', value: 'p50_ms', unit: 'ms' },
       { figure: 'series p99', value: 'p99_ms', unit: 'ms', target: { on: 'value', op: '<=', value: 100, source: 'issue 6 (seed bar: 500 ms)' } },
+      { figure: 'series p99 vs the pre-0002 SQL sent straight to ClickHouse', value: 'direct_p99_ms', unit: 'ms', baseline: 'legacy_p99_ms', baselineLabel: 'pre-0002 SQL, same server, same rounds', ratio: 'baseline/value' },
       { figure: 'breakdown p99', value: 'breakdown_p99_ms', unit: 'ms', target: { on: 'value', op: '<=', value: 100, source: 'issue 6' } },
+      { figure: 'breakdown p99 vs the pre-0002 SQL sent straight to ClickHouse', value: 'direct_breakdown_p99_ms', unit: 'ms', baseline: 'legacy_breakdown_p99_ms', baselineLabel: 'pre-0002 SQL', ratio: 'baseline/value' },
+      { figure: 'unique users over 24 h (merged sketches) p99', value: 'uniques_p99_ms', unit: 'ms', target: { on: 'value', op: '<=', value: 500, source: 'seed bar' } },
+    ],
+  },
+  {
+    bench: 'dedup',
+    title: 'Dedup by event id: false drops of the 64-bit hash set, measured and modelled',
+    source: 'issue 3.6',
+    figures: [
+      { figure: 'false drops among distinct ids (64-bit hashes)', value: 'direct_false_drops', unit: 'events', target: { on: 'value', op: '<=', value: 0, source: 'issue 3.6' } },
+      { figure: 'false-drop rate at 10^7 ids in the horizon (model checked at 16-24 bits)', value: 'false_drop_rate_64bit_at_1e7', target: { on: 'value', op: '<=', value: 0.0001, source: 'issue 3.6' } },
+      { figure: 'memory per id in the horizon', value: 'bytes_per_id', unit: 'bytes' },
+      { figure: 'hash + add', value: 'ns_per_add', unit: 'ns' },
     ],
   },
   {
