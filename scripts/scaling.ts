@@ -1,38 +1,49 @@
 /**
  * The 1M events/s plan (docs/scaling.md), recomputed from the measured
- * per-event costs in benchmarks.json. Where a figure has not been measured,
- * the plan uses a stated assumption and says so on every line that depends
- * on it ("ASSUMPTION: ...").
+ * per-event costs in benchmarks.json and the repository's own settings
+ * (wrangler.toml, the SDK, the dashboard, the shard's constants). A figure
+ * that was not measured is printed as "ASSUMPTION (not measured): ..." with
+ * its reasoning, and listed under `assumptions` in the JSON.
  *
- *   npm run scaling                                   the plan at 1,000,000 events/s
+ *   npm run scaling                                   the plan at 1,000,000 events/s, SDK batches
+ *   npm run scaling -- --write-doc                    also rewrite the generated tables of docs/scaling.md
  *   npm run scaling -- --rate 250000 --batch 10       another rate or SDK batch size
  *   npm run scaling -- --batching spread              server-side batches of many users
- *   npm run scaling -- --viewers 100000 --benchmarks other/benchmarks.json
- *   npm run scaling -- --live-push tick              "today" with shards pushing per tick (issue 5 landed)
- *   npm run scaling -- --shard-cpu-ms 0.01           what-if: the shard's CPU per event after optimisation
+ *   npm run scaling -- --viewers 100000 --regions 9 --benchmarks other/benchmarks.json
+ *   npm run scaling -- --shard-cpu-ms 0.01            what-if: the shard's CPU per event
+ *   npm run scaling -- --dedup-bytes-per-id 16        what-if: a denser dedup set
+ *   npm run scaling -- --checkpoint-rows-per-event 0.1  what-if: fewer SQLite rows per event
+ *   npm run scaling -- --relay-max 1500               what-if: fewer viewers per relay
  *
  * Prints the plan as tables; the LAST stdout line is one JSON object.
  *
- * Model (all per second unless noted; R = events/s, B = events per request, S = shards):
- * - edge invocations = R / B; edge CPU = invocations x edge CPU per request;
+ * Model (per second; R = events/s, B = events per request, S = shards):
+ * - edge invocations = R / B; edge CPU = invocations x CPU per request;
  * - shard calls: one RPC per shard a request touches. A browser SDK batch is
  *   one visitor, so one shard ("visitor"); a server batch of B users touches
  *   S(1 - (1 - 1/S)^B) shards ("spread");
- * - S = the largest of: calls per shard <= soft limit x utilisation, shard CPU
- *   (one thread: 1,000 ms per s) <= 1,000 ms x utilisation, dedup storage <=
- *   10 GB x utilisation;
- * - live: every shard pushes once per tick to a combiner, combiners push to
- *   the root, the root to relays of <= 5,000 viewers, one frame per viewer
- *   per tick (the same rules as core/fanout-math.ts);
- * - ClickHouse: one insert per shard per window (steady state; at most one per
- *   flush interval), rows = R / events per rollup row (the aggregate bench);
+ * - S = the largest of: calls per shard <= soft limit x utilisation; shard CPU
+ *   (one thread) <= 1,000 ms/s x utilisation; the in-memory dedup set (every
+ *   id of the horizon) <= 128 MB isolate x utilisation; SQLite <= 10 GB x
+ *   utilisation;
+ * - SQLite rows written = calls x rows per call (the ingest-log row and its
+ *   delete) + R x checkpoint rows per event (pane rows, dedup journal,
+ *   counters, sealing, pruning; measured by the ingest bench);
+ * - live: core/fanout-math.ts (shard pushes per tick, combiners' settling
+ *   re-reads, combiners -> root -> relays, one frame per viewer per tick);
+ * - ClickHouse: a shard seals each window once it closes, in batches of at
+ *   most MAX_PANES_PER_BATCH pane rows, one insert each;
  * - cost: CLOUDFLARE_PRICES below, a 30-day month, every object awake all month.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { readAggregationConfig } from '../core/aggregation-config.ts';
+import { DO_MAX_WEBSOCKETS, estimateFanout, planCombiners, ROOT_RPC_BUDGET_PER_S, SETTLE_INTERVAL_MS, type FanoutEstimate } from '../core/fanout-math.ts';
+import { readLiveConfig } from '../core/live-config.ts';
+import { serializeDelta } from '../core/live-protocol.ts';
 
-// ------------------------------------------------------------------ prices
+// ------------------------------------------------------------------ prices and limits
 
 /**
  * Cloudflare's published prices (Workers Paid, Standard usage model). Read on
@@ -84,85 +95,104 @@ export const LIMITS = {
   doCpuMsPerSec: 1000,
   /** developers.cloudflare.com/durable-objects/platform/limits: 10 GB per SQLite-backed object. */
   doStorageBytes: 10e9,
-  /** Sockets per object (issue 5; core/fanout-math.ts DO_MAX_WEBSOCKETS). */
-  doMaxWebSockets: 32_768,
+  /** developers.cloudflare.com/workers/platform/limits: 128 MB of memory per isolate (a Durable Object included). */
+  isolateMemoryBytes: 128 * 2 ** 20,
+  doMaxWebSockets: DO_MAX_WEBSOCKETS,
   /** clickhouse.com/docs/optimize/bulk-inserts: keep synchronous inserts "around one insert query per second", batches >= 1,000 rows. */
   clickhouseInsertsPerSec: 1,
   clickhouseMinRowsPerInsert: 1000,
 } as const;
 
 export const MONTH_SECONDS = 30 * 86_400;
-/** Memory the journal variant lets one shard spend on its in-memory dedup set (an isolate has 128 MB). */
-export const DEDUP_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
-/** A 64-bit hash per id: among ~10^7 ids per shard a false drop has probability ~n^2 / 2^65 (well under issue 3's 1e-4). */
-export const DEDUP_HASH_BYTES = 8;
-/** developers.cloudflare.com/durable-objects/platform/limits: maximum string, BLOB or table row size. */
-export const MAX_ROW_BYTES = 2_000_000;
+/** The dedup journal stores 8 bytes per id (core/dedup-set.ts encodeJournal). */
+export const DEDUP_JOURNAL_BYTES_PER_ID = 8;
+/** Panes stay in a shard's SQLite this long (durable-objects/ShardAggregator.ts PANE_RETENTION_MS). */
+export const PANE_RETENTION_SEC = 3600;
 
 // ------------------------------------------------------------------ inputs
 
-/** A number with where it came from; `measured: false` marks an assumption. */
+/** A number with where it came from: a benchmark, the repository's code, or an assumption. */
 export interface Figure {
   value: number;
   source: string;
-  measured: boolean;
+  kind: 'measured' | 'code' | 'assumed';
 }
 
-export const measured = (value: number, source: string): Figure => ({ value, source, measured: true });
-export const assumed = (value: number, source: string): Figure => ({ value, source: `ASSUMPTION: ${source}`, measured: false });
+export const measured = (value: number, source: string): Figure => ({ value, source, kind: 'measured' });
+export const fromCode = (value: number, source: string): Figure => ({ value, source, kind: 'code' });
+export const assumed = (value: number, source: string): Figure => ({ value, source: `ASSUMPTION (not measured): ${source}`, kind: 'assumed' });
 
 export type Batching = 'visitor' | 'spread';
-export type LivePush = 'per-call' | 'tick';
+
+/** What the repository says: wrangler.toml vars and limits, and constants from the code. */
+export interface RepoFacts {
+  sdkBatchSize: number;
+  shardCountToday: number;
+  windowSec: number;
+  paneSec: number;
+  flushIntervalSec: number;
+  allowedLatenessSec: number;
+  dedupHorizonSec: number;
+  maxBacklogRows: number;
+  tickMs: number;
+  relayMaxViewers: number;
+  combinerFanIn: number;
+  tokenTtlSec: number;
+  rateLimit: { limit: number; periodSec: number };
+  /** durable-objects/ShardAggregator.ts: pane rows per sealed batch (one insert each) and batches per alarm run. */
+  maxPanesPerBatch: number;
+  maxSealsPerCycle: number;
+  /** durable-objects/Combiner.ts: how far back a settling re-read reaches. */
+  settleLookbackSec: number;
+  /** dashboard/src: heartbeat, acks, token renewal, polling. */
+  heartbeatSec: number;
+  ackEveryFrames: number;
+  tokenRenewShare: number;
+  activeUsersRefreshSec: number;
+  healthPollSec: number;
+  /** Where each came from, for the inputs table. */
+  sources: Record<string, string>;
+}
 
 export interface PlanInputs {
   eventsPerSec: number;
   eventsPerRequest: number;
   batching: Batching;
-  /** Fraction of a Durable Object's request soft limit, CPU and storage the plan fills (headroom for bursts and hot keys). */
+  /** Fraction of a Durable Object's request soft limit, CPU, memory and storage the plan fills (headroom for bursts and hot keys). */
   utilisation: number;
   viewers: number;
-  viewersPerRelay: number;
-  relayRegions: number;
-  tickMs: number;
-  rootRpcBudgetPerSec: number;
-  combinerFanIn: number;
-  flushIntervalSec: number;
-  windowSec: number;
-  paneSec: number;
-  dedupHorizonSec: number;
-  rateLimit: { limit: number; periodSec: number };
-  /** Today's deployment, for "what breaks first". */
-  current: { shardCount: number; livePush: LivePush; livePushSource: string };
+  regions: number;
+  facts: RepoFacts;
   edgeCpuMsPerEvent: Figure;
   shardCpuMsPerEvent: Figure;
-  /** The shard's in-memory work only (aggregate bench): what the shard could approach once storage is coalesced. */
+  /** The shard's in-memory work only (aggregate bench): what it could approach if storage cost nothing. */
   shardCpuFloorMsPerEvent: Figure;
-  rowsWrittenPerEvent: Figure;
-  rowsWrittenPerGroup: Figure;
-  groupsPerCall: Figure;
-  seenRowBytes: Figure;
-  /** Bytes of one pane group as a SQLite row (sketch + keys + counters), for the journal variant's checkpoints. */
+  rowsWrittenPerCall: Figure;
+  checkpointRowsWrittenPerEvent: Figure;
+  dedupBytesPerId: Figure;
+  paneGroupsPerEvent: Figure;
   paneGroupBytes: Figure;
   eventsPerRollupRow: Figure;
   rollupBytesPerMillion: Figure;
   topicsPerViewer: Figure;
   deltaBytes: Figure;
   relayCpuMsPerFrame: Figure;
-  heartbeatSec: Figure;
   reconnectsPerViewerHour: Figure;
   eventBytes: Figure;
 }
 
-/** Vars and the ingest rate limit from wrangler.toml (a small parser for its `KEY = "value"` lines). */
+/** Vars and the per-key ingest rate limit from wrangler.toml (a small parser for its `KEY = "value"` lines). */
 export function readWranglerConfig(text: string): { vars: Record<string, string>; rateLimit: { limit: number; periodSec: number } | null } {
   const vars: Record<string, string> = {};
   let section = '';
+  let name = '';
   let rateLimit: { limit: number; periodSec: number } | null = null;
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*$/, '').trim();
     const header = /^\[\[?([^\]]+)\]\]?$/.exec(line);
     if (header !== null) {
       section = header[1] ?? '';
+      name = '';
       continue;
     }
     if (section === 'vars') {
@@ -170,8 +200,11 @@ export function readWranglerConfig(text: string): { vars: Record<string, string>
       if (m !== null && m[1] !== undefined && m[2] !== undefined) vars[m[1]] = m[2];
     }
     if (section === 'ratelimits') {
+      const n = /^name\s*=\s*"([^"]*)"$/.exec(line);
+      if (n !== null) name = n[1] ?? '';
       const m = /^simple\s*=\s*\{\s*limit\s*=\s*(\d+)\s*,\s*period\s*=\s*(\d+)\s*\}$/.exec(line);
-      if (m !== null && rateLimit === null) rateLimit = { limit: Number(m[1]), periodSec: Number(m[2]) };
+      // The per-key limit; the per-(key, client) one is listed after it and bounds one browser, not the project.
+      if (m !== null && rateLimit === null && (name === '' || name === 'INGEST_RATE_LIMITER')) rateLimit = { limit: Number(m[1]), periodSec: Number(m[2]) };
     }
   }
   return { vars, rateLimit };
@@ -184,12 +217,81 @@ export function readSdkDefaults(text: string): { maxBatchSize: number | null; fl
   return { maxBatchSize: batch !== null ? Number(batch[1]) : null, flushIntervalMs: flush !== null ? Number(flush[1]) : null };
 }
 
-/** Where the aggregate fallbacks come from. */
-const QUICK_AGGREGATE = 'a --quick run of the work-in-progress aggregate bench on this 2-core machine (2026-11-23, 60 s of traffic, not in benchmarks.json)';
+/** The value of `const NAME = 5_000;` or `const NAME = 2 * 60_000;` in a source file, or null. */
+export function numericConstant(text: string, name: string): number | null {
+  const m = new RegExp(`const ${name}\\s*=\\s*([\\d_.]+(?:\\s*\\*\\s*[\\d_.]+)*)\\s*;`).exec(text);
+  if (m === null || m[1] === undefined) return null;
+  return m[1].split('*').reduce((product, part) => product * Number(part.trim().replaceAll('_', '')), 1);
+}
+
+/** The repository's settings and code constants; `read(relativePath)` returns a file's text or null. */
+export function readRepoFacts(read: (relativePath: string) => string | null): RepoFacts {
+  const wrangler = readWranglerConfig(read('wrangler.toml') ?? '');
+  const aggregation = readAggregationConfig(wrangler.vars);
+  const live = readLiveConfig(wrangler.vars);
+  const sources: Record<string, string> = {};
+  const constant = (file: string, name: string, fallback: number, key: string): number => {
+    const value = numericConstant(read(file) ?? '', name);
+    sources[key] = value === null ? `${file} ${name} not found; ${fallback} assumed` : `${file} ${name}`;
+    return value ?? fallback;
+  };
+  const sdk = readSdkDefaults(read('sdk/src/options.ts') ?? '');
+  sources.sdkBatchSize = sdk.maxBatchSize === null ? 'sdk/src/options.ts maxBatchSize not found; 100 assumed' : 'sdk/src/options.ts maxBatchSize default';
+  sources.rateLimit = wrangler.rateLimit === null ? 'wrangler.toml INGEST_RATE_LIMITER not found; 1000 / 10 s assumed' : 'wrangler.toml [[ratelimits]] INGEST_RATE_LIMITER';
+  const ackWindow = constant('dashboard/src/live-flow.ts', 'DASHBOARD_ACK_WINDOW', 32, 'ackEveryFrames');
+  return {
+    sdkBatchSize: sdk.maxBatchSize ?? 100,
+    shardCountToday: live.combiners.shardCount,
+    windowSec: aggregation.windowMs / 1000,
+    paneSec: aggregation.paneMs / 1000,
+    flushIntervalSec: aggregation.flushIntervalMs / 1000,
+    allowedLatenessSec: aggregation.allowedLatenessMs / 1000,
+    dedupHorizonSec: aggregation.dedupHorizonMs / 1000,
+    maxBacklogRows: aggregation.maxBacklogRows,
+    tickMs: live.tickMs,
+    relayMaxViewers: live.limits.relayMaxViewers,
+    combinerFanIn: numericConfigured(wrangler.vars.COMBINER_FANIN, 16),
+    tokenTtlSec: live.tokenTtlSeconds,
+    rateLimit: wrangler.rateLimit ?? { limit: 1000, periodSec: 10 },
+    maxPanesPerBatch: constant('durable-objects/ShardAggregator.ts', 'MAX_PANES_PER_BATCH', 5000, 'maxPanesPerBatch'),
+    maxSealsPerCycle: constant('durable-objects/ShardAggregator.ts', 'MAX_SEALS_PER_CYCLE', 8, 'maxSealsPerCycle'),
+    settleLookbackSec: constant('durable-objects/Combiner.ts', 'SETTLE_LOOKBACK_MS', 120_000, 'settleLookbackSec') / 1000,
+    heartbeatSec: constant('dashboard/src/live-flow.ts', 'HEARTBEAT_INTERVAL_MS', 25_000, 'heartbeatSec') / 1000,
+    // The dashboard acks every half window (dashboard/src/live-flow.ts AckCounter).
+    ackEveryFrames: Math.max(1, Math.ceil(ackWindow / 2)),
+    tokenRenewShare: constant('dashboard/src/live-token.ts', 'REFRESH_AT_SHARE', 0.8, 'tokenRenewShare'),
+    activeUsersRefreshSec: constant('dashboard/src/uniques.ts', 'ACTIVE_REFRESH_MS', 5000, 'activeUsersRefreshSec') / 1000,
+    healthPollSec: constant('dashboard/src/dashboard.ts', 'HEALTH_INTERVAL_MS', 10_000, 'healthPollSec') / 1000,
+    sources,
+  };
+}
+
+function numericConfigured(raw: string | undefined, fallback: number): number {
+  const x = Number(raw);
+  return Number.isInteger(x) && x > 0 ? x : fallback;
+}
 
 type BenchRuns = Record<string, { status?: string; finished_at?: string; result?: Record<string, unknown> | null } | undefined>;
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const record = (x: unknown): Record<string, unknown> | null => (typeof x === 'object' && x !== null && !Array.isArray(x) ? Object.fromEntries(Object.entries(x)) : null);
+
+/** The `runs` of a benchmarks.json text, validated field by field (a bad entry is left out, never cast). */
+export function parseBenchRuns(text: string): BenchRuns {
+  const root = record(JSON.parse(text));
+  const runs = record(root?.runs);
+  const out: BenchRuns = {};
+  for (const [name, raw] of Object.entries(runs ?? {})) {
+    const run = record(raw);
+    if (run === null) continue;
+    out[name] = {
+      ...(typeof run.status === 'string' ? { status: run.status } : {}),
+      ...(typeof run.finished_at === 'string' ? { finished_at: run.finished_at } : {}),
+      result: record(run.result),
+    };
+  }
+  return out;
+}
 
 /** Expected distinct shards a request of `users` distinct users touches (uniform hashing). */
 export function expectedShardsHit(shards: number, users: number): number {
@@ -197,118 +299,182 @@ export function expectedShardsHit(shards: number, users: number): number {
   return shards * (1 - (1 - 1 / shards) ** users);
 }
 
+const round = (x: number, digits: number): number => Number(x.toPrecision(digits));
+
 /**
  * The inputs: measured figures from benchmarks.json where they exist,
- * labelled assumptions where not. `defaults` carries what the repository's
- * config says (wrangler.toml, the SDK).
+ * labelled assumptions where not. Edge and shard CPU depend on the batch
+ * shape, so they are taken from the ingest bench's phase of that shape.
  */
-export function inputsFrom(
-  runs: BenchRuns,
-  defaults: Pick<PlanInputs, 'eventsPerRequest' | 'flushIntervalSec' | 'windowSec' | 'paneSec' | 'dedupHorizonSec' | 'rateLimit' | 'current'> &
-    Partial<Pick<PlanInputs, 'tickMs' | 'viewersPerRelay' | 'combinerFanIn'>>,
-): PlanInputs {
+export function inputsFrom(runs: BenchRuns, facts: RepoFacts, batching: Batching = 'visitor'): PlanInputs {
   const ok = (bench: string): Record<string, unknown> | null => {
     const run = runs[bench];
     return run !== undefined && run.status === 'ok' && run.result !== null && run.result !== undefined ? run.result : null;
   };
   const when = (bench: string): string => (runs[bench]?.finished_at ?? '').slice(0, 10);
 
-  // Edge and shard CPU from the ingest bench: full Worker minus edge-only (shards stubbed) = the shards' share.
   const ingest = ok('ingest');
   const batch = num(ingest?.batch);
+  const benchShards = num(ingest?.shard_count) ?? 16;
+  const usersPerBatch = num(ingest?.users_per_batch) ?? 0;
+  const serverCallsPerRequest = batch === null ? null : expectedShardsHit(benchShards, usersPerBatch > 0 ? usersPerBatch : batch);
   const full = num(ingest?.workerd_cpu_ms_per_request);
-  const edge = num(ingest?.edge_only_workerd_cpu_ms_per_request);
+  const edgeOnly = num(ingest?.edge_only_workerd_cpu_ms_per_request);
+  const edgeLessLimiter = num(ingest?.edge_only_workerd_cpu_ms_per_request_less_local_rate_limiter);
+  const sdkFull = num(ingest?.sdk_workerd_cpu_ms_per_request);
+  const sdkEdge = num(ingest?.sdk_edge_only_workerd_cpu_ms_per_request);
+  const validateEnrich = record(ingest?.validate_enrich);
+  const limiterMs = num(validateEnrich?.local_rate_limit_ms_per_call);
+  const serverNs = num(ingest?.validate_enrich_ns_per_event);
+  const publicNs = num(ingest?.validate_enrich_public_ns_per_event);
+  const tag = `ingest bench ${when('ingest')}`;
+  const serverShape = serverCallsPerRequest === null || batch === null ? '' : `server-shaped: ${batch}-event requests of ${usersPerBatch > 0 ? `${usersPerBatch} user(s)` : 'one user per event'}, ~${serverCallsPerRequest.toFixed(1)} shard calls of ~${(batch / serverCallsPerRequest).toFixed(1)} events each, ${benchShards} shards`;
+
+  // Edge: the edge-only target (shards stubbed) less Miniflare's simulated rate limiter (native on Cloudflare).
   let edgeCpu: Figure;
+  const serverEdge = batch === null ? null : edgeLessLimiter ?? (edgeOnly !== null && limiterMs !== null ? edgeOnly - limiterMs : null);
+  const limiterNote = 'less one call of Miniflare\'s simulated rate limiter (native on Cloudflare)';
+  if (batching === 'visitor' && batch !== null && sdkEdge !== null) {
+    const browserExtra = serverNs !== null && publicNs !== null ? Math.max(0, publicNs - serverNs) : null;
+    const perRequest = sdkEdge - (limiterMs ?? 0) + ((browserExtra ?? 0) * batch) / 1e6;
+    edgeCpu = measured(
+      perRequest / batch,
+      `${tag}, SDK-shaped phase (${batch} events of one visitor, one shard call): edge-only workerd CPU ${sdkEdge} ms per request` +
+        (limiterMs !== null ? ` ${limiterNote}, ${limiterMs} ms` : ' (includes Miniflare\'s rate limiter simulation: its cost was not measured in this run)') +
+        (browserExtra !== null ? `, plus the browser-key enrichment (UA, geo, visitor id) over the server key's, ${browserExtra} ns/event` : '') +
+        `, / ${batch}`,
+    );
+  } else if (batch !== null && (serverEdge !== null || edgeOnly !== null)) {
+    const perRequest = serverEdge ?? edgeOnly ?? 0;
+    const note = `${tag}, ${serverShape}: edge-only workerd CPU ${round(perRequest, 4)} ms per request${serverEdge !== null ? ` (${limiterNote})` : ' (includes Miniflare\'s rate limiter simulation, not measured in this run)'} / ${batch}`;
+    edgeCpu = batching === 'spread'
+      ? measured(perRequest / batch, note)
+      : assumed(perRequest / batch, `the SDK-shaped phase is not in this ingest run; the ${note}, which serializes ~${(serverCallsPerRequest ?? 1).toFixed(0)} stubbed shard RPCs per request instead of one: an upper bound for SDK requests`);
+  } else {
+    edgeCpu = assumed(0.05, 'no ingest result in benchmarks.json; 50 µs per event (auth, body parse, validation, enrichment, one RPC\'s serialization). Run `npm run bench -- ingest`');
+  }
+
+  // Shard: full Worker minus edge-only in the same phase = what the shards added, per event.
   let shardCpu: Figure;
-  if (ingest !== null && batch !== null && full !== null && edge !== null && batch > 0) {
-    const shards = num(ingest.shard_count) ?? 16;
-    const usersPerBatch = num(ingest.users_per_batch) ?? 0;
-    const calls = expectedShardsHit(shards, usersPerBatch > 0 ? usersPerBatch : batch);
-    edgeCpu = measured(edge / batch, `ingest bench ${when('ingest')}: edge-only workerd CPU ${edge} ms per ${batch}-event request / ${batch} (local workerd, includes the stubbed RPCs' serialization)`);
-    shardCpu = measured(
-      (full - edge) / batch,
-      `ingest bench ${when('ingest')}: (full ${full} - edge-only ${edge}) ms per ${batch}-event request / ${batch}; ` +
-        `${usersPerBatch > 0 ? `${usersPerBatch} user(s) per batch` : 'one user per event'}, ~${calls.toFixed(1)} shard calls per request of ~${(batch / calls).toFixed(1)} events ` +
-        '(per-call overhead is spread over those events; local workerd with SQLite on disk)',
+  if (batching === 'visitor' && batch !== null && sdkFull !== null && sdkEdge !== null) {
+    shardCpu = measured((sdkFull - sdkEdge) / batch, `${tag}, SDK-shaped phase: (full ${sdkFull} - edge-only ${sdkEdge}) ms per ${batch}-event request, one shard call per request, / ${batch} (local workerd, SQLite on disk)`);
+  } else if (batch !== null && full !== null && edgeOnly !== null) {
+    const note = `${tag}, ${serverShape}: (full ${full} - edge-only ${edgeOnly}) ms per request / ${batch} (local workerd, SQLite on disk)`;
+    shardCpu = batching === 'spread'
+      ? measured((full - edgeOnly) / batch, `${note}; at many more shards a call carries fewer events, so each event costs more than measured here`)
+      : assumed((full - edgeOnly) / batch, `the SDK-shaped phase is not in this ingest run; the ${note}: its per-call cost is spread over ~${(batch / (serverCallsPerRequest ?? 1)).toFixed(1)} events instead of ${batch}, an upper bound for SDK calls`);
+  } else {
+    shardCpu = assumed(0.1, 'no ingest result in benchmarks.json; 100 µs per event (RPC-boundary validation, dedup, pane update, the ingest-log row and its commit). Run `npm run bench -- ingest`');
+  }
+
+  // SQLite rows: 2 per call from the code, the rest (checkpoints, seals, prunes) per event from the ingest bench.
+  const rowsPerCall = fromCode(2, 'durable-objects/ShardAggregator.ts: each ingest call inserts one ingest_log row (INTEGER PRIMARY KEY, so no index row) and the next checkpoint deletes it (1 row)');
+  const aggregate = ok('aggregate');
+  const aggEvents = num(aggregate?.do_events);
+  const aggGroups = num(aggregate?.do_pane_groups);
+  const paneGroupsPerEvent = aggEvents !== null && aggGroups !== null && aggEvents > 0
+    ? measured(aggGroups / aggEvents, `aggregate bench ${when('aggregate')}: ${aggGroups} pane groups (pane x event type x dimension set) for ${aggEvents} events in a ${num(aggregate?.do_window_seconds) ?? 60} s window on one shard at 10,000 events/s; a shard seeing fewer events shares groups less`)
+    : assumed(1, 'every event its own pane group (no aggregate result in benchmarks.json: the worst case)');
+  const rowsPerEvent = num(ingest?.rows_written_per_event);
+  let checkpointRows: Figure;
+  if (rowsPerEvent !== null && batch !== null && serverCallsPerRequest !== null) {
+    // Calls per event in the run, weighting its server-shaped and SDK-shaped timed phases by their events.
+    const levels: unknown[] = Array.isArray(ingest?.levels) ? ingest.levels : [];
+    const phaseSec = num(ingest?.duration_s_per_phase) ?? 0;
+    const serverEvents = levels.reduce((sum: number, level: unknown) => sum + (num(record(record(level)?.worker)?.events_per_s) ?? 0) * phaseSec, 0);
+    const sdkEvents = (num(ingest?.sdk_events_per_s) ?? 0) * phaseSec;
+    const callsPerEvent = serverEvents + sdkEvents > 0 ? (serverEvents * (serverCallsPerRequest / batch) + sdkEvents * (1 / batch)) / (serverEvents + sdkEvents) : serverCallsPerRequest / batch;
+    const phases = levels.length + (sdkEvents > 0 ? 1 : 0);
+    const perShardRate = phaseSec > 0 && phases > 0 ? (serverEvents + sdkEvents) / (phaseSec * phases) / benchShards : 0;
+    checkpointRows = measured(
+      Math.max(0, rowsPerEvent - rowsPerCall.value * callsPerEvent),
+      `${tag}: ${rowsPerEvent} SQLite rows written per event (shard stats: every table and index row) less ${rowsPerCall.value} x ${callsPerEvent.toFixed(3)} ingest-log rows per event ` +
+        `(its timed phases weighted by events: server-shaped ${Math.round(serverEvents)}, SDK-shaped ${Math.round(sdkEvents)}; warm-ups left out), at ~${fmt(perShardRate)} events/s per shard; ` +
+        'a checkpoint writes each changed pane row once, so at a higher rate per shard fewer rows per event: an upper bound for the plan',
     );
   } else {
-    edgeCpu = assumed(
-      4.907 / 100,
-      'no ingest result in benchmarks.json; the last ingest run seen on this 2-core machine (2026-11-23, not in benchmarks.json) measured 4.907 ms edge-only workerd CPU per 100-event request. Run `npm run bench -- ingest`',
-    );
-    shardCpu = assumed(
-      (27.35 - 4.907) / 100,
-      'no ingest result in benchmarks.json; the same unrecorded run measured 27.35 ms full-Worker CPU per 100-event request (one user per event, 16 shards). Run `npm run bench -- ingest`',
+    const life = 10;
+    checkpointRows = assumed(
+      life * paneGroupsPerEvent.value,
+      `the ingest run in benchmarks.json predates rows_written_per_event. Reasoned from core/pane-store.ts SHARD_SCHEMA: a pane group writes ~${life} rows over its life ` +
+        '(insert: table + primary key + unsealed index = 3; a rewrite at its second checkpoint = 1; seal = ~3; prune = 3) x pane groups per event',
     );
   }
 
-  const aggregate = ok('aggregate');
+  const dedup = ok('dedup');
+  const bytesPerId = num(dedup?.bytes_per_id);
+  const dedupBytes = bytesPerId !== null
+    ? measured(bytesPerId, `dedup bench ${when('dedup')}: bytes of the in-memory DedupSet per id held (${num(dedup?.direct_ids) ?? '?'} ids)`)
+    : assumed(48, 'no dedup result in benchmarks.json. Reasoned from core/dedup-set.ts: 12-byte slots, rebuilt at 3/4 load to 3/8 (16-32 B per id, more after rounding to a power of two); a rebuild briefly holds the old table (16 B/id) and the new (32 B/id)');
+
   const ns = num(aggregate?.ns_per_event);
   const floor = ns !== null
-    ? measured(ns / 1e6, `aggregate bench ${when('aggregate')}: ${ns} ns/event for window update + HLL add (in memory)`)
-    : assumed(1824 / 1e6, `aggregate bench not in benchmarks.json; ${QUICK_AGGREGATE} measured 1,824 ns/event for window update + HLL add (issue 4 target: 500)`);
+    ? measured(ns / 1e6, `aggregate bench ${when('aggregate')}: ${ns} ns/event for the window update + HLL add, in memory`)
+    : assumed(500 / 1e6, 'no aggregate result in benchmarks.json; issue 4\'s target of 500 ns/event for the window update + HLL add');
   const ratio = num(aggregate?.preaggregation_ratio);
   const eventsPerRow = ratio !== null
-    ? measured(ratio, `aggregate bench ${when('aggregate')}: events per 1-minute rollup row, one shard at 10,000 events/s, seed-003 dimensions`)
-    : assumed(18, `aggregate bench not in benchmarks.json; ${QUICK_AGGREGATE} measured 18 events per 1-minute rollup row (56,795 rows per million events, one shard at 10,000 events/s)`);
+    ? measured(ratio, `aggregate bench ${when('aggregate')}: events per 1-minute rollup row, one shard at 10,000 events/s (a shard seeing fewer events pre-aggregates less)`)
+    : assumed(1, 'no aggregate result in benchmarks.json; one rollup row per event (no pre-aggregation: the worst case)');
   const sqliteBytes = num(aggregate?.do_sqlite_bytes_estimate);
-  const paneGroups = num(aggregate?.do_pane_groups);
-  const groupBytes = sqliteBytes !== null && paneGroups !== null && paneGroups > 0
-    ? measured(sqliteBytes / paneGroups, `aggregate bench ${when('aggregate')}: estimated SQLite bytes / pane groups`)
-    : assumed(203, `aggregate bench not in benchmarks.json; ${QUICK_AGGREGATE} estimated 27.0 MB of SQLite rows for 133,208 pane groups`);
+  const groupBytes = sqliteBytes !== null && aggGroups !== null && aggGroups > 0
+    ? measured(sqliteBytes / aggGroups, `aggregate bench ${when('aggregate')}: estimated SQLite bytes / pane groups`)
+    : assumed(300, 'no aggregate result in benchmarks.json; a pane row with keys, counters and a sparse sketch of a few users');
   const bytesPerMillion = num(aggregate?.clickhouse_rollup_bytes_per_million);
   const rollupBytes = bytesPerMillion !== null
     ? measured(bytesPerMillion, `aggregate bench ${when('aggregate')}: compressed rollup bytes per million events`)
-    : assumed(3_785_767, `aggregate bench not in benchmarks.json; ${QUICK_AGGREGATE} measured 3.79 MB of compressed rollups per million events`);
+    : assumed(200e6, 'no aggregate result in benchmarks.json; the events\' wire size, 200 B each, uncompressed (an upper bound)');
+
+  // Relay CPU per frame: the fanout bench's whole workerd process over the fewest frames its deltas fit in.
+  const fanout = ok('fanout');
+  const cores = num(fanout?.workerd_cpu_cores);
+  const deltasPerSec = num(fanout?.deltas_per_s);
+  const benchTopics = num(fanout?.topics_per_viewer);
+  const relayCpu = cores !== null && deltasPerSec !== null && benchTopics !== null && deltasPerSec > 0
+    ? measured(
+        (cores * 1000 * benchTopics) / deltasPerSec,
+        `fanout bench ${when('fanout')}: ${cores} workerd cores x 1,000 ms / (${deltasPerSec} deltas/s / ${benchTopics} topics per frame) with ${num(fanout?.viewers) ?? '?'} viewers: ` +
+          'an upper bound (the whole process: ingest, shards, root, Miniflare\'s proxy hop, per-frame deflate); the bench does not report frames or the relay\'s own CPU',
+      )
+    : assumed(0.01, 'no fanout result in benchmarks.json; 10 µs of relay CPU per WebSocket frame');
 
   return {
     eventsPerSec: 1_000_000,
-    eventsPerRequest: defaults.eventsPerRequest,
-    batching: 'visitor',
+    eventsPerRequest: facts.sdkBatchSize,
+    batching,
     utilisation: 0.5,
     viewers: 50_000,
-    viewersPerRelay: defaults.viewersPerRelay ?? 5000,
-    relayRegions: 1,
-    tickMs: defaults.tickMs ?? 250,
-    rootRpcBudgetPerSec: 256,
-    combinerFanIn: defaults.combinerFanIn ?? 16,
-    flushIntervalSec: defaults.flushIntervalSec,
-    windowSec: defaults.windowSec,
-    paneSec: defaults.paneSec,
-    dedupHorizonSec: defaults.dedupHorizonSec,
-    rateLimit: defaults.rateLimit,
-    current: defaults.current,
+    regions: 1,
+    facts,
     edgeCpuMsPerEvent: edgeCpu,
     shardCpuMsPerEvent: shardCpu,
     shardCpuFloorMsPerEvent: floor,
-    rowsWrittenPerEvent: assumed(
-      4,
-      'rows written per accepted event by the exact dedup table: INSERT into seen_events = 3 rows (table + primary-key index + seen_at index) and its expiry DELETE = 1, as counted by workerd\'s cursor.rowsWritten on core/pane-store.ts SHARD_SCHEMA (probe, 2026-11-23). The ingest bench could report this',
-    ),
-    rowsWrittenPerGroup: assumed(3, 'rows written per pane upsert (INSERT OR REPLACE into panes: table + primary-key index + unsealed index), same probe'),
-    groupsPerCall: assumed(10, 'pane groups (pane x event type x dimension set) one shard call touches; at most the events in the call'),
+    rowsWrittenPerCall: rowsPerCall,
+    checkpointRowsWrittenPerEvent: checkpointRows,
+    dedupBytesPerId: dedupBytes,
+    paneGroupsPerEvent,
     paneGroupBytes: groupBytes,
-    seenRowBytes: assumed(120, 'bytes per dedup row: a ~40-byte event id stored in the table and again in its primary-key index, plus seen_at and its index'),
     eventsPerRollupRow: eventsPerRow,
     rollupBytesPerMillion: rollupBytes,
-    topicsPerViewer: assumed(4, 'topics a dashboard subscribes to (KPI tiles and the chart: 3-4, as core/fanout-math.ts assumes), all changing every tick at this rate'),
-    deltaBytes: measured(sampleDeltaBytes(), 'length of the README\'s delta example (JSON, one topic)'),
-    relayCpuMsPerFrame: assumed(0.01, '10 µs of relay CPU per WebSocket frame sent (the fanout bench should measure it)'),
-    heartbeatSec: assumed(30, 'one heartbeat message per viewer every 30 s (answered by the runtime\'s auto-response, still billed as an incoming message)'),
-    reconnectsPerViewerHour: assumed(1, 'one reconnect per viewer per hour'),
+    topicsPerViewer: assumed(4, 'topics a dashboard subscribes to (metrics:*, metrics:error, value_sum:purchase, the chart\'s topic; docs/fanout.md), all changing every tick at this rate'),
+    deltaBytes: fromCode(sampleDeltaBytes(), 'core/live-protocol.ts serializeDelta of a metrics:* delta with a 10-digit value, a seq above 2^32, its anomaly flag and band'),
+    relayCpuMsPerFrame: relayCpu,
+    reconnectsPerViewerHour: assumed(1, 'one reconnect (token, upgrade, 4 subscribes) per viewer per hour'),
     eventBytes: assumed(200, '200 bytes per event on the wire (seed 003)'),
   };
 }
 
-/** Bytes of one delta as the README documents it. */
+/** Bytes of one delta as relays send it (core/live-protocol.ts). */
 export function sampleDeltaBytes(): number {
-  return JSON.stringify({
-    topic: 'metrics:ad_click:campaignId:camp_5541',
+  return serializeDelta({
+    topic: 'metrics:*',
     windowStart: '2026-06-07T11:25:00.000Z',
     windowEnd: '2026-06-07T11:26:00.000Z',
-    value: 15890,
+    value: 1_589_012_345,
     timestamp: '2026-06-07T11:25:31.250Z',
-    seq: 7,
+    seq: 4_294_967_303,
+    anomaly: false,
+    lower: 1_201_140_012.35,
+    upper: 1_740_290_078.52,
   }).length;
 }
 
@@ -319,27 +485,37 @@ export function invocationsPerSec(eventsPerSec: number, eventsPerRequest: number
   return eventsPerSec / eventsPerRequest;
 }
 
-/** RPCs one shard takes per second. */
-export function callsPerShardPerSec(invocations: number, shards: number, batching: Batching, eventsPerRequest: number): number {
-  return batching === 'visitor' ? invocations / shards : invocations * (1 - (1 - 1 / shards) ** eventsPerRequest);
+/** Share of requests that reach one given shard. */
+function hitShare(shards: number, batching: Batching, eventsPerRequest: number): number {
+  return batching === 'visitor' ? 1 / shards : 1 - (1 - 1 / shards) ** eventsPerRequest;
 }
 
-/** RPCs all shards take per second (= Durable Object requests from ingest). */
-export function shardCallsPerSec(invocations: number, shards: number, batching: Batching, eventsPerRequest: number): number {
-  return callsPerShardPerSec(invocations, shards, batching, eventsPerRequest) * shards;
+/** RPCs one shard takes per second. */
+export function callsPerShardPerSec(invocations: number, shards: number, batching: Batching, eventsPerRequest: number): number {
+  return invocations * hitShare(shards, batching, eventsPerRequest);
 }
+
+export type SizingBound = 'requests' | 'cpu' | 'memory' | 'storage';
 
 export interface ShardSizing {
   shards: number;
   byRequests: number;
   byCpu: number;
+  byMemory: number;
   byStorage: number;
   /** Which constraint set the count. */
-  boundBy: 'requests' | 'cpu' | 'storage';
+  boundBy: SizingBound;
 }
 
-/** The fewest shards that keep every shard within `utilisation` of its request soft limit, its one thread and its storage. */
-export function shardsNeeded(p: Pick<PlanInputs, 'eventsPerSec' | 'eventsPerRequest' | 'batching' | 'utilisation' | 'dedupHorizonSec'> & { cpuMsPerEvent: number; seenRowBytes: number }): ShardSizing {
+/** Bytes one event keeps in a shard's SQLite: its dedup journal entry for the horizon, its share of pane rows for the retention. */
+export function storageBytesPerEventPerSec(i: Pick<PlanInputs, 'facts' | 'paneGroupsPerEvent' | 'paneGroupBytes'>): number {
+  return i.facts.dedupHorizonSec * DEDUP_JOURNAL_BYTES_PER_ID + PANE_RETENTION_SEC * i.paneGroupsPerEvent.value * i.paneGroupBytes.value;
+}
+
+/** The fewest shards that keep every shard within `utilisation` of its request soft limit, its thread, its isolate's memory and its storage. */
+export function shardsNeeded(
+  p: Pick<PlanInputs, 'eventsPerSec' | 'eventsPerRequest' | 'batching' | 'utilisation'> & { cpuMsPerEvent: number; dedupBytesPerEvent: number; storageBytesPerEvent: number },
+): ShardSizing {
   if (!(p.utilisation > 0 && p.utilisation <= 1)) throw new RangeError('utilisation must be in (0, 1]');
   const inv = invocationsPerSec(p.eventsPerSec, p.eventsPerRequest);
   const budget = LIMITS.doSoftRequestsPerSec * p.utilisation;
@@ -359,26 +535,11 @@ export function shardsNeeded(p: Pick<PlanInputs, 'eventsPerSec' | 'eventsPerRequ
     byRequests = hi;
   }
   const byCpu = Math.max(1, Math.ceil((p.eventsPerSec * p.cpuMsPerEvent) / (LIMITS.doCpuMsPerSec * p.utilisation)));
-  const byStorage = Math.max(1, Math.ceil((p.eventsPerSec * p.dedupHorizonSec * p.seenRowBytes) / (LIMITS.doStorageBytes * p.utilisation)));
-  const shards = Math.max(byRequests, byCpu, byStorage);
-  return { shards, byRequests, byCpu, byStorage, boundBy: shards === byRequests ? 'requests' : shards === byCpu ? 'cpu' : 'storage' };
-}
-
-export interface CombinerPlan {
-  fanIn: number;
-  combiners: number;
-  pushesPerSec: number;
-  rootRpcPerSec: number;
-  combinerRpcPerSec: number;
-}
-
-/** Mirrors core/fanout-math.ts planCombiners: the fan-in grows so the root stays within its budget. */
-export function planCombiners(shards: number, tickMs: number, configuredFanIn: number, rootBudgetPerSec: number): CombinerPlan {
-  const pushesPerSec = 1000 / tickMs;
-  const maxCombiners = Math.max(1, Math.floor(rootBudgetPerSec / pushesPerSec));
-  const fanIn = Math.min(shards, Math.max(configuredFanIn, Math.ceil(shards / maxCombiners)));
-  const combiners = Math.ceil(shards / fanIn);
-  return { fanIn, combiners, pushesPerSec, rootRpcPerSec: combiners * pushesPerSec, combinerRpcPerSec: fanIn * pushesPerSec };
+  const byMemory = Math.max(1, Math.ceil((p.eventsPerSec * p.dedupBytesPerEvent) / (LIMITS.isolateMemoryBytes * p.utilisation)));
+  const byStorage = Math.max(1, Math.ceil((p.eventsPerSec * p.storageBytesPerEvent) / (LIMITS.doStorageBytes * p.utilisation)));
+  const shards = Math.max(byRequests, byCpu, byMemory, byStorage);
+  const boundBy: SizingBound = shards === byRequests ? 'requests' : shards === byCpu ? 'cpu' : shards === byMemory ? 'memory' : 'storage';
+  return { shards, byRequests, byCpu, byMemory, byStorage, boundBy };
 }
 
 export interface CostLine {
@@ -396,7 +557,7 @@ function line(item: string, quantity: number, unit: string, included: number, us
 
 export interface BreakPoint {
   constraint: string;
-  /** Rate-independent and already beyond its limit (or guidance) at the plan's configuration. */
+  /** Rate-independent (at this deployment) and already beyond its limit or guidance. */
   exceeded: boolean;
   /** Events/s at which it is reached, or null when it does not depend on the event rate. */
   atEventsPerSec: number | null;
@@ -412,82 +573,99 @@ export interface Plan {
     callsPerSec: number;
     callsPerShardPerSec: number;
     eventsPerCall: number;
+    eventsPerShardPerSec: number;
     cpuMsPerShardPerSec: number;
-    cpuMsPerCall: number;
     floorShardsByCpu: number;
-    /** Shard CPU per event at or below which CPU no longer sets the shard count (the request limit does). */
-    cpuMsPerEventForRequestBound: number;
+    /** Shard CPU per event at or below which CPU no longer sets the shard count. */
+    cpuMsPerEventForOtherBound: number;
     dedupBytesPerShard: number;
+    storageBytesPerShard: number;
+    unsealedRowsPerShard: number;
     alarmsPerSec: number;
   };
-  clickhouse: { insertsPerSec: number; insertsPerSecMax: number; rowsPerSec: number; rowsPerInsert: number; bytesPerDay: number };
-  live: CombinerPlan & {
-    relays: number;
-    viewersPerRelay: number;
-    framesPerSec: number;
-    framesPerRelayPerSec: number;
-    frameBytes: number;
-    bytesPerSec: number;
+  clickhouse: { batchesPerShardWindow: number; insertsPerSec: number; rowsPerSec: number; rowsPerInsert: number; bytesPerDay: number };
+  live: FanoutEstimate & {
     relayCpuShare: number;
-    rootToRelaysRpcPerSec: number;
     viewerConnectsPerSec: number;
     viewerMessagesPerSec: number;
+    tokenRenewalsPerSec: number;
+    dashboardPollsPerSec: number;
   };
-  durableObjects: { shards: number; combiners: number; root: number; relays: number; total: number; requestsPerSec: number };
-  storage: { rowsWrittenPerSec: number; rowsReadPerSec: number; storedGb: number; rowsWrittenPerSecWithJournal: number; shardsForInMemoryDedup: number };
-  cost: { lines: CostLine[]; totalUsd: number; totalUsdWithJournal: number; journalDelta: CostLine };
+  durableObjects: { total: number; requestsPerSec: number; requestsBreakdown: Array<[string, number]> };
+  workers: { requestsPerSec: number };
+  storage: { rowsWrittenPerSec: number; rowsReadPerSec: number; storedGb: number };
+  cost: { lines: CostLine[]; totalUsd: number };
   breaks: BreakPoint[];
-  current: BreakPoint[];
+  today: BreakPoint[];
 }
 
 /** The whole plan for one set of inputs. Pure. */
 export function computePlan(inputs: PlanInputs, prices: Prices = CLOUDFLARE_PRICES): Plan {
+  const f = inputs.facts;
   const R = inputs.eventsPerSec;
   const B = inputs.eventsPerRequest;
   const inv = invocationsPerSec(R, B);
   const cpuMsPerInvocation = inputs.edgeCpuMsPerEvent.value * B;
+  const dedupBytesPerEvent = f.dedupHorizonSec * inputs.dedupBytesPerId.value;
+  const storageBytesPerEvent = storageBytesPerEventPerSec(inputs);
 
   // Shards.
-  const sizing = shardsNeeded({ ...inputs, cpuMsPerEvent: inputs.shardCpuMsPerEvent.value, seenRowBytes: inputs.seenRowBytes.value });
+  const sizing = shardsNeeded({ ...inputs, cpuMsPerEvent: inputs.shardCpuMsPerEvent.value, dedupBytesPerEvent, storageBytesPerEvent });
   const S = sizing.shards;
   const perShard = callsPerShardPerSec(inv, S, inputs.batching, B);
   const calls = perShard * S;
-  const eventsPerCall = calls > 0 ? R / calls : 0;
-  const floor = shardsNeeded({ ...inputs, cpuMsPerEvent: inputs.shardCpuFloorMsPerEvent.value, seenRowBytes: inputs.seenRowBytes.value });
-  const alarmsPerSec = S / inputs.flushIntervalSec;
+  const eventsPerShard = R / S;
+  const floor = shardsNeeded({ ...inputs, cpuMsPerEvent: inputs.shardCpuFloorMsPerEvent.value, dedupBytesPerEvent, storageBytesPerEvent });
+  const g = inputs.paneGroupsPerEvent.value;
 
-  // ClickHouse: a shard seals a window once it closes (steady state), at most once per flush interval.
-  const insertsPerSec = S / Math.max(inputs.windowSec, inputs.flushIntervalSec);
-  const insertsPerSecMax = S / inputs.flushIntervalSec;
+  // ClickHouse: each closed window sealed in batches of <= maxPanesPerBatch pane rows, one insert per batch.
+  const batchesPerShardWindow = Math.max(1, Math.ceil((eventsPerShard * f.windowSec * g) / f.maxPanesPerBatch));
+  const insertsPerSec = (S * batchesPerShardWindow) / f.windowSec;
   const rowsPerSec = R / inputs.eventsPerRollupRow.value;
+  // A busy shard's alarm runs once per closed window, plus a run per maxSealsPerCycle batches beyond the first.
+  const alarmsPerSec = (S * Math.ceil(batchesPerShardWindow / f.maxSealsPerCycle)) / f.windowSec;
 
-  // Live fan-out.
-  const combiners = planCombiners(S, inputs.tickMs, inputs.combinerFanIn, inputs.rootRpcBudgetPerSec);
-  const perRegion = Math.ceil(inputs.viewers / inputs.relayRegions);
-  const relays = inputs.relayRegions * Math.ceil(perRegion / inputs.viewersPerRelay);
-  const viewersPerRelay = Math.ceil(inputs.viewers / relays);
+  // Live fan-out: core/fanout-math.ts, with the dashboard's acks.
   const topics = inputs.topicsPerViewer.value;
-  const frameBytes = topics * inputs.deltaBytes.value + Math.max(0, topics - 1) + 2 + 4;
-  const framesPerSec = inputs.viewers * combiners.pushesPerSec;
-  const framesPerRelayPerSec = viewersPerRelay * combiners.pushesPerSec;
+  const fan = estimateFanout({
+    viewers: inputs.viewers,
+    relayMaxViewers: f.relayMaxViewers,
+    regions: inputs.regions,
+    topicsPerViewer: topics,
+    changingTopicsPerTick: topics,
+    tickMs: f.tickMs,
+    deltaBytes: inputs.deltaBytes.value,
+    shardCount: S,
+    combinerFanIn: f.combinerFanIn,
+    ackEveryFrames: f.ackEveryFrames,
+  });
   const viewerConnectsPerSec = (inputs.viewers * inputs.reconnectsPerViewerHour.value) / 3600;
-  const viewerMessagesPerSec = inputs.viewers / inputs.heartbeatSec.value + viewerConnectsPerSec * topics;
+  const acksPerSec = fan.perRelay.ackMessagesPerSecond * fan.relays;
+  const viewerMessagesPerSec = inputs.viewers / f.heartbeatSec + acksPerSec + viewerConnectsPerSec * topics;
+  const tokenRenewalsPerSec = inputs.viewers / (f.tokenTtlSec * f.tokenRenewShare);
+  const dashboardPollsPerSec = inputs.viewers * (1 / f.activeUsersRefreshSec + 1 / f.healthPollSec);
 
-  // Durable Object requests: ingest calls, alarms, live pushes, viewer connects, incoming viewer messages (20:1).
-  const rootToRelays = relays * combiners.pushesPerSec;
-  const doRequestsPerSec =
-    calls + alarmsPerSec + S * combiners.pushesPerSec + combiners.rootRpcPerSec + rootToRelays + viewerConnectsPerSec +
-    viewerMessagesPerSec / prices.durableObjects.incomingWebSocketMessagesPerRequest;
-  const objects = { shards: S, combiners: combiners.combiners, root: 1, relays, total: S + combiners.combiners + 1 + relays };
+  // Durable Object requests: every RPC, alarm and WebSocket upgrade counts one; incoming WebSocket messages 1/20.
+  const rps = fan.requestsPerSecond;
+  const requestsBreakdown: Array<[string, number]> = [
+    ['ingest calls', calls],
+    ['alarms', alarmsPerSec],
+    ['shard pushes', rps.shardPushes],
+    ['settling re-reads', rps.settleReads],
+    ['combiner pushes', rps.combinerPushes],
+    ['relay deliveries', rps.relayPushes],
+    ['viewer upgrades', viewerConnectsPerSec],
+    ['viewer messages / 20', viewerMessagesPerSec / prices.durableObjects.incomingWebSocketMessagesPerRequest],
+  ];
+  const doRequestsPerSec = requestsBreakdown.reduce((sum, [, n]) => sum + n, 0);
+  const objects = S + fan.durableObjects.combiners + fan.durableObjects.root + fan.relays;
+  const workersRequestsPerSec = inv + viewerConnectsPerSec + tokenRenewalsPerSec + dashboardPollsPerSec;
 
-  // SQLite storage: the dedup table per event, pane upserts per call. The journal variant (sketch of the fix,
-  // docs/scaling.md) appends one row per call (id hashes + group deltas) and deletes it after the next checkpoint;
-  // a checkpoint packs a shard's pane groups into blobs of at most 2 MB (the row size limit) once per pane.
-  const rowsWrittenPerSec = R * inputs.rowsWrittenPerEvent.value + calls * Math.min(inputs.groupsPerCall.value, eventsPerCall) * inputs.rowsWrittenPerGroup.value;
-  const checkpointRowsPerShard = Math.max(1, Math.ceil(((R / S) * inputs.paneSec * inputs.paneGroupBytes.value) / MAX_ROW_BYTES));
-  const rowsWrittenPerSecWithJournal = 2 * calls + (S * checkpointRowsPerShard) / inputs.paneSec;
-  const rowsReadPerSec = calls * Math.min(inputs.groupsPerCall.value, eventsPerCall);
-  const storedGb = (R * inputs.dedupHorizonSec * inputs.seenRowBytes.value) / 1e9;
+  // SQLite.
+  const rowsWrittenPerSec = calls * inputs.rowsWrittenPerCall.value + R * inputs.checkpointRowsWrittenPerEvent.value;
+  const rowsPerSettleRead = eventsPerShard * f.settleLookbackSec * g;
+  const rowsReadPerSec = rps.settleReads * rowsPerSettleRead;
+  const storedGb = (R * storageBytesPerEvent) / 1e9;
 
   const M = MONTH_SECONDS;
   const w = prices.workers;
@@ -495,19 +673,16 @@ export function computePlan(inputs: PlanInputs, prices: Prices = CLOUDFLARE_PRIC
   const q = prices.sqliteStorage;
   const lines: CostLine[] = [
     { item: 'Workers Paid subscription', quantity: 1, unit: 'month', included: 0, usdPerMillion: 0, usd: w.subscriptionUsdPerMonth },
-    line('Workers requests (ingest + viewer upgrades)', (inv + viewerConnectsPerSec) * M, 'requests', w.includedRequests, w.usdPerMillionRequests),
-    line('Workers CPU (edge)', inv * cpuMsPerInvocation * M, 'CPU ms', w.includedCpuMs, w.usdPerMillionCpuMs),
+    line('Workers requests (ingest, viewer upgrades and tokens, dashboard polls)', workersRequestsPerSec * M, 'requests', w.includedRequests, w.usdPerMillionRequests),
+    line('Workers CPU (ingest)', inv * cpuMsPerInvocation * M, 'CPU ms', w.includedCpuMs, w.usdPerMillionCpuMs),
     line('Durable Objects requests', doRequestsPerSec * M, 'requests', d.includedRequests, d.usdPerMillionRequests),
-    line('Durable Objects duration', objects.total * d.gbPerObject * M, 'GB-s', d.includedGbS, d.usdPerMillionGbS),
+    line('Durable Objects duration', objects * d.gbPerObject * M, 'GB-s', d.includedGbS, d.usdPerMillionGbS),
     line('SQLite rows written', rowsWrittenPerSec * M, 'rows', q.includedRowsWritten, q.usdPerMillionRowsWritten),
-    line('SQLite rows read', rowsReadPerSec * M, 'rows', q.includedRowsRead, q.usdPerMillionRowsRead),
+    line('SQLite rows read (settling re-reads)', rowsReadPerSec * M, 'rows', q.includedRowsRead, q.usdPerMillionRowsRead),
     line('SQLite storage', storedGb, 'GB-month', q.includedGbMonth, q.usdPerGbMonth * 1e6),
   ];
-  const totalUsd = lines.reduce((s, l) => s + l.usd, 0);
-  const journalDelta = line('SQLite rows written, per-call journal', rowsWrittenPerSecWithJournal * M, 'rows', q.includedRowsWritten, q.usdPerMillionRowsWritten);
-  const rowsWrittenLine = lines.find((l) => l.item === 'SQLite rows written');
-  const totalUsdWithJournal = totalUsd - (rowsWrittenLine?.usd ?? 0) + journalDelta.usd;
 
+  const unsealedRowsPerShard = eventsPerShard * (f.windowSec + f.allowedLatenessSec + f.flushIntervalSec) * g;
   const plan: Plan = {
     inputs,
     edge: { invocationsPerSec: inv, cpuMsPerInvocation, cpuMsPerSec: inv * cpuMsPerInvocation, ingressBytesPerSec: R * inputs.eventBytes.value },
@@ -515,142 +690,126 @@ export function computePlan(inputs: PlanInputs, prices: Prices = CLOUDFLARE_PRIC
       ...sizing,
       callsPerSec: calls,
       callsPerShardPerSec: perShard,
-      eventsPerCall,
-      cpuMsPerShardPerSec: (R / S) * inputs.shardCpuMsPerEvent.value,
-      cpuMsPerCall: eventsPerCall * inputs.shardCpuMsPerEvent.value,
+      eventsPerCall: calls > 0 ? R / calls : 0,
+      eventsPerShardPerSec: eventsPerShard,
+      cpuMsPerShardPerSec: eventsPerShard * inputs.shardCpuMsPerEvent.value,
       floorShardsByCpu: floor.byCpu,
-      cpuMsPerEventForRequestBound: (LIMITS.doCpuMsPerSec * inputs.utilisation * Math.max(sizing.byRequests, sizing.byStorage)) / R,
-      dedupBytesPerShard: (R / S) * inputs.dedupHorizonSec * inputs.seenRowBytes.value,
+      cpuMsPerEventForOtherBound: (LIMITS.doCpuMsPerSec * inputs.utilisation * Math.max(sizing.byRequests, sizing.byMemory, sizing.byStorage)) / R,
+      dedupBytesPerShard: eventsPerShard * dedupBytesPerEvent,
+      storageBytesPerShard: eventsPerShard * storageBytesPerEvent,
+      unsealedRowsPerShard,
       alarmsPerSec,
     },
-    clickhouse: { insertsPerSec, insertsPerSecMax, rowsPerSec, rowsPerInsert: insertsPerSec > 0 ? rowsPerSec / insertsPerSec : 0, bytesPerDay: (R * 86_400 * inputs.rollupBytesPerMillion.value) / 1e6 },
+    clickhouse: { batchesPerShardWindow, insertsPerSec, rowsPerSec, rowsPerInsert: rowsPerSec / insertsPerSec, bytesPerDay: (R * 86_400 * inputs.rollupBytesPerMillion.value) / 1e6 },
     live: {
-      ...combiners,
-      relays,
-      viewersPerRelay,
-      framesPerSec,
-      framesPerRelayPerSec,
-      frameBytes,
-      bytesPerSec: framesPerSec * frameBytes,
-      relayCpuShare: (framesPerRelayPerSec * inputs.relayCpuMsPerFrame.value) / LIMITS.doCpuMsPerSec,
-      rootToRelaysRpcPerSec: rootToRelays,
+      ...fan,
+      relayCpuShare: (fan.perRelay.framesPerSecond * inputs.relayCpuMsPerFrame.value) / LIMITS.doCpuMsPerSec,
       viewerConnectsPerSec,
       viewerMessagesPerSec,
+      tokenRenewalsPerSec,
+      dashboardPollsPerSec,
     },
-    durableObjects: { ...objects, requestsPerSec: doRequestsPerSec },
-    storage: {
-      rowsWrittenPerSec,
-      rowsReadPerSec,
-      storedGb,
-      rowsWrittenPerSecWithJournal,
-      shardsForInMemoryDedup: Math.ceil((R * inputs.dedupHorizonSec * DEDUP_HASH_BYTES) / DEDUP_MEMORY_BUDGET_BYTES),
-    },
-    cost: { lines, totalUsd, totalUsdWithJournal, journalDelta },
+    durableObjects: { total: objects, requestsPerSec: doRequestsPerSec, requestsBreakdown },
+    workers: { requestsPerSec: workersRequestsPerSec },
+    storage: { rowsWrittenPerSec, rowsReadPerSec, storedGb },
+    cost: { lines, totalUsd: lines.reduce((s, l) => s + l.usd, 0) },
     breaks: [],
-    current: [],
+    today: [],
   };
-  // The plan assumes big projects get a per-key rate limit that fits them; today's wrangler.toml limit is listed under "today".
-  plan.breaks = breakPoints(inputs, S, 'tick', combiners, false);
-  plan.current = breakPoints(inputs, inputs.current.shardCount, inputs.current.livePush, planCombiners(inputs.current.shardCount, inputs.tickMs, inputs.combinerFanIn, inputs.rootRpcBudgetPerSec), true);
+  // The plan assumes a big project gets a per-key rate limit that fits it; today's wrangler.toml limit is listed under "today".
+  plan.breaks = breakPoints(inputs, S, false);
+  plan.today = breakPoints(inputs, f.shardCountToday, true);
   return plan;
 }
 
-const fmt = (x: number): string => formatQuantity(x);
-
 /**
- * For a fixed deployment (S shards, a live-push mode), the event rate at which
- * each limit is reached, sorted so the first entry is what breaks first.
- * Limits that do not depend on the event rate come last with atEventsPerSec null.
+ * For a fixed deployment of `shards` shards, the event rate at which each
+ * limit is reached, sorted so the first entry is what breaks first: limits
+ * already exceeded whatever the rate, then rate-bound ones by rate, then
+ * rate-independent ones within their limits.
  */
-export function breakPoints(inputs: PlanInputs, shards: number, livePush: LivePush, combiners: CombinerPlan, includeRateLimit: boolean): BreakPoint[] {
+export function breakPoints(inputs: PlanInputs, shards: number, includeRateLimit: boolean): BreakPoint[] {
+  const f = inputs.facts;
   const R = inputs.eventsPerSec;
   const B = inputs.eventsPerRequest;
   const L = LIMITS.doSoftRequestsPerSec;
+  const g = inputs.paneGroupsPerEvent.value;
   const out: Array<Omit<BreakPoint, 'exceeded'>> = [];
-  const hitShare = inputs.batching === 'visitor' ? 1 / shards : 1 - (1 - 1 / shards) ** B; // share of requests that reach one given shard
+  const rateBound = (constraint: string, atEventsPerSec: number, arithmetic: string): void => {
+    out.push({ constraint, atEventsPerSec, loadAtPlanRate: R / atEventsPerSec, arithmetic });
+  };
 
-  const perKey = (inputs.rateLimit.limit / inputs.rateLimit.periodSec) * B;
-  if (includeRateLimit) out.push({
-    constraint: 'write-key rate limit (per key, per Cloudflare location)',
-    atEventsPerSec: perKey,
-    loadAtPlanRate: R / perKey,
-    arithmetic: `${inputs.rateLimit.limit} requests / ${inputs.rateLimit.periodSec} s x ${B} events/request = ${fmt(perKey)} events/s per key in one location (wrangler.toml [[ratelimits]]; counted per location, so a public key's browsers spread over locations get more in total)`,
-  });
-
-  const shardReq = (L * B) / hitShare;
-  out.push({
-    constraint: 'shard DO request soft limit (1,000/s)',
-    atEventsPerSec: shardReq,
-    loadAtPlanRate: R / shardReq,
-    arithmetic:
-      inputs.batching === 'visitor'
-        ? `${L}/s x ${shards} shards x ${B} events/request = ${fmt(shardReq)} events/s (one shard per request)`
-        : `${L}/s x ${B} events/request / ${hitShare.toFixed(4)} (share of requests touching a shard = 1 - (1 - 1/${shards})^${B}) = ${fmt(shardReq)} events/s`,
-  });
-
-  const cpu = inputs.shardCpuMsPerEvent.value;
-  const shardCpu = (LIMITS.doCpuMsPerSec * shards) / cpu;
-  out.push({
-    constraint: 'shard DO CPU (one thread)',
-    atEventsPerSec: shardCpu,
-    loadAtPlanRate: R / shardCpu,
-    arithmetic: `1,000 ms/s x ${shards} shards / ${cpu.toPrecision(3)} ms per event = ${fmt(shardCpu)} events/s${inputs.shardCpuMsPerEvent.measured ? '' : ' (assumed CPU)'}`,
-  });
-
-  const storage = (LIMITS.doStorageBytes * shards) / (inputs.dedupHorizonSec * inputs.seenRowBytes.value);
-  out.push({
-    constraint: 'shard DO storage (10 GB, dedup ids)',
-    atEventsPerSec: storage,
-    loadAtPlanRate: R / storage,
-    arithmetic: `10 GB x ${shards} shards / (${inputs.dedupHorizonSec} s x ${inputs.seenRowBytes.value} B per id) = ${fmt(storage)} events/s`,
-  });
-
-  if (livePush === 'per-call') {
-    // Today: every shard call publishes to the one Broadcast object of the project.
-    const root = (L * B) / (hitShare * shards);
-    out.push({
-      constraint: 'broadcast root request soft limit (one publish per shard call)',
-      atEventsPerSec: root,
-      loadAtPlanRate: R / root,
-      arithmetic: `${L}/s x ${B} events/request / ${(hitShare * shards).toFixed(2)} shard calls per request = ${fmt(root)} events/s (${inputs.current.livePushSource})`,
-    });
-  } else {
-    out.push({
-      constraint: 'broadcast root requests (combiners x pushes per tick)',
-      atEventsPerSec: null,
-      loadAtPlanRate: combiners.rootRpcPerSec / L,
-      arithmetic: `${combiners.combiners} combiners x ${combiners.pushesPerSec}/s = ${fmt(combiners.rootRpcPerSec)}/s at any event rate (budget ${inputs.rootRpcBudgetPerSec}/s); each combiner takes ${combiners.fanIn} shards x ${combiners.pushesPerSec}/s = ${fmt(combiners.combinerRpcPerSec)}/s`,
-    });
+  if (includeRateLimit) {
+    const perKey = (f.rateLimit.limit / f.rateLimit.periodSec) * B;
+    rateBound('write-key rate limit (per key, per Cloudflare location)', perKey,
+      `${fmt(f.rateLimit.limit)} requests / ${f.rateLimit.periodSec} s x ${B} events/request (wrangler.toml; counted per location, so a public key's browsers spread over many locations get more in total)`);
   }
 
-  const inserts = shards / Math.max(inputs.windowSec, inputs.flushIntervalSec);
-  out.push({
-    constraint: 'ClickHouse synchronous inserts (docs: ~1 insert/s)',
-    atEventsPerSec: null,
-    loadAtPlanRate: inserts / LIMITS.clickhouseInsertsPerSec,
-    arithmetic: `${shards} shards / ${Math.max(inputs.windowSec, inputs.flushIntervalSec)} s window = ${fmt(inserts)} inserts/s in steady state (up to ${shards} / ${inputs.flushIntervalSec} s = ${fmt(shards / inputs.flushIntervalSec)}/s), whatever the event rate; above ~1/s once shards > ${Math.max(inputs.windowSec, inputs.flushIntervalSec)}`,
-  });
+  const share = hitShare(shards, inputs.batching, B);
+  rateBound('shard request soft limit (1,000/s)', (L * B) / share,
+    inputs.batching === 'visitor'
+      ? `${fmt(L)}/s x ${fmt(shards)} shards x ${B} events/request (one shard per request)`
+      : `${fmt(L)}/s x ${B} events/request / ${share.toFixed(4)} (share of requests touching a shard: 1 - (1 - 1/${fmt(shards)})^${B})`);
 
-  const perRelay = Math.min(inputs.viewersPerRelay, Math.ceil(inputs.viewers / Math.max(1, inputs.relayRegions)));
-  const relayFrames = perRelay * (1000 / inputs.tickMs);
-  out.push({
-    constraint: 'relay DO CPU (frames to viewers)',
-    atEventsPerSec: null,
-    loadAtPlanRate: (relayFrames * inputs.relayCpuMsPerFrame.value) / LIMITS.doCpuMsPerSec,
-    arithmetic: `${fmt(perRelay)} viewers x ${1000 / inputs.tickMs} frames/s x ${inputs.relayCpuMsPerFrame.value} ms = ${fmt(relayFrames * inputs.relayCpuMsPerFrame.value)} ms CPU per s per relay${inputs.relayCpuMsPerFrame.measured ? '' : ' (assumed CPU per frame)'}; sockets ${fmt(perRelay)} of ${fmt(LIMITS.doMaxWebSockets)}`,
-  });
+  const cpu = inputs.shardCpuMsPerEvent.value;
+  rateBound('shard CPU (one thread)', (LIMITS.doCpuMsPerSec * shards) / cpu, `1,000 ms/s x ${fmt(shards)} shards / ${fmtMs(cpu)} per event${inputs.shardCpuMsPerEvent.kind === 'assumed' ? ' (assumed CPU)' : ''}`);
+
+  const perId = inputs.dedupBytesPerId.value;
+  rateBound('shard memory: dedup set (128 MB isolate)', (LIMITS.isolateMemoryBytes * shards) / (f.dedupHorizonSec * perId),
+    `128 MiB x ${fmt(shards)} shards / (${f.dedupHorizonSec} s horizon x ${fmt(perId)} B per id): the set alone fills the isolate`);
+
+  const storagePerEvent = storageBytesPerEventPerSec(inputs);
+  rateBound('shard storage (10 GB)', (LIMITS.doStorageBytes * shards) / storagePerEvent,
+    `10 GB x ${fmt(shards)} shards / ${fmt(storagePerEvent)} B per event/s (dedup journal ${f.dedupHorizonSec} s x 8 B + panes ${PANE_RETENTION_SEC} s x ${fmt(g)} groups x ${fmt(inputs.paneGroupBytes.value)} B)`);
+
+  const heldSec = f.windowSec + f.allowedLatenessSec + f.flushIntervalSec;
+  rateBound('shard backlog bound (MAX_BACKLOG_ROWS, then 503)', (f.maxBacklogRows * shards) / (heldSec * g),
+    `${fmt(f.maxBacklogRows)} rows x ${fmt(shards)} shards / (${heldSec} s unsealed (window + lateness + flush) x ${fmt(g)} pane groups per event)`);
+
+  const sealRowsPerSec = (f.maxSealsPerCycle * f.maxPanesPerBatch) / f.flushIntervalSec;
+  rateBound('shard flush throughput (sealed pane rows)', (sealRowsPerSec * shards) / g,
+    `${f.maxSealsPerCycle} batches x ${fmt(f.maxPanesPerBatch)} pane rows per alarm run, runs >= ${f.flushIntervalSec} s apart = ${fmt(sealRowsPerSec)} rows/s x ${fmt(shards)} shards / ${fmt(g)} pane groups per event`);
+
+  const combiners = planCombiners(shards, f.tickMs, f.combinerFanIn);
+  const ticks = 1000 / f.tickMs;
+  const settle = 1000 / SETTLE_INTERVAL_MS;
+  const rateFree = (constraint: string, load: number, arithmetic: string): void => {
+    out.push({ constraint, atEventsPerSec: null, loadAtPlanRate: load, arithmetic });
+  };
+  // Inserts = S x ceil(R/S x window x g / P) / window: over ~1/s at any rate once S > window, else once the batches per window grow.
+  const insertsName = 'ClickHouse synchronous inserts (docs: ~1/s)';
+  const batchesAtPlan = Math.max(1, Math.ceil(((R / shards) * f.windowSec * g) / f.maxPanesPerBatch));
+  const insertsAtPlan = (shards * batchesAtPlan) / f.windowSec;
+  const insertArithmetic = `${fmt(shards)} shards x ${batchesAtPlan} batch(es) of <= ${fmt(f.maxPanesPerBatch)} pane rows per ${f.windowSec} s window = ${fmt(insertsAtPlan)} inserts/s at ${fmt(R)} events/s`;
+  const batchesWithinGuidance = Math.floor(f.windowSec / shards);
+  if (batchesWithinGuidance < 1) {
+    rateFree(insertsName, insertsAtPlan / LIMITS.clickhouseInsertsPerSec, `${insertArithmetic}; over ~1/s at any rate once shards > ${f.windowSec}`);
+  } else {
+    rateBound(insertsName, (batchesWithinGuidance * shards * f.maxPanesPerBatch) / (f.windowSec * g),
+      `${insertArithmetic}; over ~1/s once a shard seals more than ${batchesWithinGuidance} batch(es) per window: ${batchesWithinGuidance} x ${fmt(f.maxPanesPerBatch)} pane rows x ${fmt(shards)} shards / (${f.windowSec} s x ${fmt(g)} pane groups per event)`);
+  }
+  rateFree('broadcast root requests', combiners.rootRpcPerSecond / L,
+    `${combiners.combiners} combiner(s) x ${ticks}/s = ${fmt(combiners.rootRpcPerSecond)} RPC/s at any event rate (fan-in grows so this stays <= ${ROOT_RPC_BUDGET_PER_S}/s), plus 4/s per relay`);
+  const combinerLoad = combiners.combinerRpcPerSecond + combiners.fanIn * settle;
+  rateFree('combiner requests', combinerLoad / L,
+    `${combiners.fanIn} shards x ${ticks} pushes/s in + ${combiners.fanIn} x ${settle} settling re-reads/s out = ${fmt(combinerLoad)} RPC/s`);
+  const perRelay = Math.min(f.relayMaxViewers, Math.ceil(inputs.viewers / Math.max(1, inputs.regions)));
+  const relayMs = perRelay * ticks * inputs.relayCpuMsPerFrame.value;
+  const fits = Math.floor((LIMITS.doCpuMsPerSec * inputs.utilisation) / (ticks * inputs.relayCpuMsPerFrame.value));
+  rateFree('relay CPU (frames to viewers)', relayMs / LIMITS.doCpuMsPerSec,
+    `${fmt(perRelay)} viewers x ${ticks} frames/s x ${fmtMs(inputs.relayCpuMsPerFrame.value)} = ${fmt(relayMs)} ms/s${inputs.relayCpuMsPerFrame.kind === 'assumed' ? ' (assumed CPU per frame)' : ''}; ${fmt(fits)} viewers per relay fit at ${pct(inputs.utilisation)}`);
+  rateFree('relay sockets', perRelay / LIMITS.doMaxWebSockets, `${fmt(perRelay)} of ${fmt(LIMITS.doMaxWebSockets)} per object (RELAY_MAX_VIEWERS)`);
 
   return out
     .map((b) => ({ ...b, exceeded: b.atEventsPerSec === null && b.loadAtPlanRate > 1 }))
     .sort((a, b) => rank(a) - rank(b) || (a.atEventsPerSec ?? 0) - (b.atEventsPerSec ?? 0));
 }
 
-/** Exceeded rate-independent limits first, then rate-bound ones by rate, then the rest. */
 function rank(b: BreakPoint): number {
   return b.exceeded ? 0 : b.atEventsPerSec !== null ? 1 : 2;
 }
 
-// ------------------------------------------------------------------ printing
+// ------------------------------------------------------------------ tables
 
 /** 3 significant digits with k/M/G/T suffixes, for rates and counts. */
 export function formatQuantity(x: number): string {
@@ -667,173 +826,534 @@ export function formatQuantity(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
+const fmt = (x: number): string => formatQuantity(x);
+const fmtMs = (ms: number): string => (ms >= 1 ? `${Number(ms.toPrecision(3))} ms` : `${Number((ms * 1000).toPrecision(3))} µs`);
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
 const usd = (x: number): string => `$${x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2)}`;
+const bytes = (x: number): string => `${fmt(x)}B`;
 
-function table(rows: Array<[string, string, string]>, headers: [string, string, string]): string {
-  const all = [headers, ...rows];
-  const w0 = Math.max(...all.map((r) => r[0].length));
-  const w1 = Math.max(...all.map((r) => r[1].length));
-  return all.map((r, i) => `  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2]}${i === 0 ? `\n  ${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(20)}` : ''}`).join('\n');
+/** One table of the plan, printed by the CLI and written into docs/scaling.md under its id. */
+export interface Section {
+  id: string;
+  title: string;
+  headers: string[];
+  rows: string[][];
+  /** Markdown only: a line under the table. */
+  note?: string;
+  /** Render the rows' first cells as a bulleted list instead of a table. */
+  list?: boolean;
 }
 
-export function renderPlan(plan: Plan, sensitivity: Plan[]): string {
-  const i = plan.inputs;
-  const out: string[] = [];
-  const src = (f: Figure): string => f.source;
-  out.push(`edgepulse scaling plan: ${fmt(i.eventsPerSec)} events/s, ${i.eventsPerRequest} events/request (${i.batching === 'visitor' ? 'SDK batches: one visitor per request' : 'server batches: one user per event'}), ${fmt(i.viewers)} viewers, DOs planned at ${Math.round(i.utilisation * 100)}% of their limits`);
-  out.push('');
-  out.push('Inputs');
-  out.push(
-    table(
-      [
-        ['edge CPU per event', `${i.edgeCpuMsPerEvent.value.toPrecision(3)} ms`, src(i.edgeCpuMsPerEvent)],
-        ['shard CPU per event', `${i.shardCpuMsPerEvent.value.toPrecision(3)} ms`, src(i.shardCpuMsPerEvent)],
-        ['shard CPU floor per event', `${i.shardCpuFloorMsPerEvent.value.toPrecision(3)} ms`, src(i.shardCpuFloorMsPerEvent)],
-        ['events per rollup row', fmt(i.eventsPerRollupRow.value), src(i.eventsPerRollupRow)],
-        ['rollup bytes per 1M events', fmt(i.rollupBytesPerMillion.value), src(i.rollupBytesPerMillion)],
-        ['SQLite rows written per event', fmt(i.rowsWrittenPerEvent.value), src(i.rowsWrittenPerEvent)],
-        ['SQLite rows written per pane upsert', fmt(i.rowsWrittenPerGroup.value), src(i.rowsWrittenPerGroup)],
-        ['pane groups per shard call', fmt(i.groupsPerCall.value), src(i.groupsPerCall)],
-        ['dedup row bytes', fmt(i.seenRowBytes.value), src(i.seenRowBytes)],
-        ['pane group bytes (SQLite)', fmt(i.paneGroupBytes.value), src(i.paneGroupBytes)],
-        ['topics per viewer', fmt(i.topicsPerViewer.value), src(i.topicsPerViewer)],
-        ['bytes per delta', fmt(i.deltaBytes.value), src(i.deltaBytes)],
-        ['relay CPU per frame', `${i.relayCpuMsPerFrame.value} ms`, src(i.relayCpuMsPerFrame)],
-        ['viewer heartbeat', `${i.heartbeatSec.value} s`, src(i.heartbeatSec)],
-        ['bytes per event', fmt(i.eventBytes.value), src(i.eventBytes)],
-        ['window / pane / flush / dedup', `${i.windowSec}/${i.paneSec}/${i.flushIntervalSec}/${i.dedupHorizonSec} s`, 'wrangler.toml [vars]'],
-        ['tick / relay size / combiner fan-in', `${i.tickMs} ms / ${fmt(i.viewersPerRelay)} / ${i.combinerFanIn}`, 'wrangler.toml [vars] LIVE_TICK_MS, RELAY_MAX_VIEWERS, COMBINER_FANIN (defaults 250, 5000, 16)'],
-      ],
-      ['input', 'value', 'source'],
-    ),
-  );
-  out.push('');
-  const s = plan.shards;
-  const c = plan.clickhouse;
-  const l = plan.live;
-  out.push('Plan');
-  out.push(
-    table(
-      [
-        ['edge invocations', `${fmt(plan.edge.invocationsPerSec)}/s`, `${fmt(i.eventsPerSec)} events/s / ${i.eventsPerRequest} events per request`],
-        ['edge CPU', `${fmt(plan.edge.cpuMsPerSec)} ms/s`, `${fmt(plan.edge.invocationsPerSec)}/s x ${plan.edge.cpuMsPerInvocation.toPrecision(3)} ms per request (~${fmt(plan.edge.cpuMsPerSec / 1000)} cores across the network)`],
-        ['ingress', `${fmt(plan.edge.ingressBytesPerSec)} B/s`, `${fmt(i.eventsPerSec)} x ${i.eventBytes.value} B`],
-        ['shards per project', fmt(s.shards), `max(requests ${fmt(s.byRequests)}, CPU ${fmt(s.byCpu)}, storage ${fmt(s.byStorage)}): bound by ${s.boundBy}`],
-        ['  by requests', fmt(s.byRequests), i.batching === 'visitor' ? `${fmt(plan.edge.invocationsPerSec)} calls/s / (1,000/s x ${i.utilisation})` : `smallest S with ${fmt(plan.edge.invocationsPerSec)} x (1 - (1 - 1/S)^${i.eventsPerRequest}) <= ${1000 * i.utilisation}/s`],
-        ['  by CPU', fmt(s.byCpu), `${fmt(i.eventsPerSec)} x ${i.shardCpuMsPerEvent.value.toPrecision(3)} ms / (1,000 ms/s x ${i.utilisation}); at the in-memory floor: ${fmt(s.floorShardsByCpu)}; CPU stops binding at <= ${(s.cpuMsPerEventForRequestBound * 1000).toPrecision(3)} µs/event`],
-        ['  by storage', fmt(s.byStorage), `${fmt(i.eventsPerSec)} x ${i.dedupHorizonSec} s x ${i.seenRowBytes.value} B / (10 GB x ${i.utilisation})`],
-        ['shard calls', `${fmt(s.callsPerSec)}/s`, `${fmt(s.callsPerShardPerSec)}/s per shard, ${fmt(s.eventsPerCall)} events per call`],
-        ['shard CPU per shard', `${fmt(s.cpuMsPerShardPerSec)} ms/s`, `${fmt(i.eventsPerSec / s.shards)} events/s per shard x ${i.shardCpuMsPerEvent.value.toPrecision(3)} ms (${fmt(s.cpuMsPerCall)} ms per call)`],
-        ['dedup storage per shard', `${fmt(s.dedupBytesPerShard)} B`, `of 10 GB`],
-        ['ClickHouse inserts', `${fmt(c.insertsPerSec)}/s`, `${fmt(s.shards)} shards / ${Math.max(i.windowSec, i.flushIntervalSec)} s window (at most ${fmt(c.insertsPerSecMax)}/s: one per shard per ${i.flushIntervalSec} s flush interval); docs: ~1/s`],
-        ['ClickHouse rows', `${fmt(c.rowsPerSec)}/s`, `${fmt(i.eventsPerSec)} / ${fmt(i.eventsPerRollupRow.value)} events per rollup row (a lower bound: shards with fewer events per minute pre-aggregate less)`],
-        ['rows per insert', fmt(c.rowsPerInsert), 'docs: >= 1,000, ideally 10,000-100,000'],
-        ['ClickHouse bytes/day', `${fmt(c.bytesPerDay)} B`, `compressed rollups`],
-        ['combiners', fmt(l.combiners), `${fmt(s.shards)} shards / fan-in ${l.fanIn}; each takes ${fmt(l.combinerRpcPerSec)} RPC/s`],
-        ['root broadcast RPC', `${fmt(l.rootRpcPerSec)}/s in`, `${l.combiners} combiners x ${l.pushesPerSec}/s; out: ${fmt(l.rootToRelaysRpcPerSec)}/s to relays`],
-        ['relays', fmt(l.relays), `${fmt(i.viewers)} viewers / ${fmt(i.viewersPerRelay)} per relay`],
-        ['frames to viewers', `${fmt(l.framesPerSec)}/s`, `${fmt(i.viewers)} x ${l.pushesPerSec}/s; ${fmt(l.framesPerRelayPerSec)}/s per relay, ~${Math.round(l.relayCpuShare * 100)}% of its thread`],
-        ['bytes to viewers', `${fmt(l.bytesPerSec)} B/s`, `${fmt(l.framesPerSec)} frames x ${l.frameBytes} B (${fmt((l.bytesPerSec * 8) / 1e9)} Gbit/s; egress is not billed)`],
-        ['Durable Objects', fmt(plan.durableObjects.total), `${fmt(s.shards)} shards + ${l.combiners} combiners + 1 root + ${l.relays} relays, ${fmt(plan.durableObjects.requestsPerSec)} requests/s`],
-        ['SQLite rows written', `${fmt(plan.storage.rowsWrittenPerSec)}/s`, `${fmt(i.eventsPerSec)} x ${i.rowsWrittenPerEvent.value} (dedup) + ${fmt(s.callsPerSec)} calls x ${fmt(Math.min(i.groupsPerCall.value, s.eventsPerCall))} groups x ${i.rowsWrittenPerGroup.value}`],
-      ],
-      ['quantity', 'value', 'arithmetic'],
-    ),
-  );
-  out.push('');
-  out.push(`Monthly cost (30 days; Cloudflare prices read ${CLOUDFLARE_PRICES.checked}, re-check them: ${CLOUDFLARE_PRICES.sources.slice(0, 2).join(', ')})`);
-  out.push(
-    table(
-      [
-        ...plan.cost.lines.map((x): [string, string, string] => [x.item, usd(x.usd), x.unit === 'month' ? '' : `${fmt(x.quantity)} ${x.unit} - ${fmt(x.included)} included, $${x.unit === 'GB-month' ? (x.usdPerMillion / 1e6).toFixed(2) : x.usdPerMillion} per ${x.unit === 'GB-month' ? 'GB-month' : `million ${x.unit}`}`]),
-        ['total', usd(plan.cost.totalUsd), 'ClickHouse is not included (ClickHouse Cloud or self-hosted)'],
-        ['total with a per-call journal', usd(plan.cost.totalUsdWithJournal), `rows written ${fmt(plan.storage.rowsWrittenPerSecWithJournal)}/s instead of ${fmt(plan.storage.rowsWrittenPerSec)}/s (docs/scaling.md); its in-memory dedup needs >= ${fmt(plan.storage.shardsForInMemoryDedup)} shards`],
-      ],
-      ['line', 'USD/month', 'arithmetic'],
-    ),
-  );
-  out.push('');
-  const breaks = (title: string, list: BreakPoint[]): void => {
-    out.push(title);
-    out.push(
-      table(
-        list.map((b): [string, string, string] => [b.constraint, b.exceeded ? 'EXCEEDED' : b.atEventsPerSec === null ? 'rate-independent' : `${fmt(b.atEventsPerSec)} ev/s`, `${b.arithmetic}; at ${fmt(i.eventsPerSec)} ev/s: ${Math.round(b.loadAtPlanRate * 100)}% of the limit`]),
-        ['limit', 'breaks at', 'arithmetic'],
-      ),
-    );
-    out.push('');
+const SHAPE: Record<Batching, string> = { visitor: 'SDK batches (one visitor per request)', spread: 'server batches (one user per event)' };
+
+function headlineColumn(p: Plan): string[] {
+  const s = p.shards;
+  const c = p.clickhouse;
+  const l = p.live;
+  const i = p.inputs;
+  const top = [...p.cost.lines].sort((a, b) => b.usd - a.usd)[0];
+  const first = p.breaks.find((b) => b.atEventsPerSec !== null);
+  const firstToday = p.today.find((b) => b.atEventsPerSec !== null);
+  return [
+    `**${fmt(p.edge.invocationsPerSec)}/s** (${fmt(i.eventsPerSec)} / ${i.eventsPerRequest})`,
+    `${fmtMs(i.edgeCpuMsPerEvent.value)} per event, ${fmtMs(p.edge.cpuMsPerInvocation)} per request, ${fmt(p.edge.cpuMsPerSec)} CPU-ms/s${i.edgeCpuMsPerEvent.kind === 'assumed' ? ' (assumed)' : ''}`,
+    `${fmtMs(i.shardCpuMsPerEvent.value)} per event${i.shardCpuMsPerEvent.kind === 'assumed' ? ' (assumed)' : ''}`,
+    `**${fmt(s.shards)}**, bound by **${s.boundBy}** (requests ${fmt(s.byRequests)}, CPU ${fmt(s.byCpu)}, memory ${fmt(s.byMemory)}, storage ${fmt(s.byStorage)})`,
+    `${fmt(s.callsPerSec)}/s, ${fmt(s.callsPerShardPerSec)}/s per shard of ${fmt(s.eventsPerCall)} events`,
+    `**${fmt(c.insertsPerSec)} inserts/s**, **${fmt(c.rowsPerSec)} rows/s** (${fmt(c.rowsPerInsert)} rows per insert), ${bytes(c.bytesPerDay)}/day`,
+    `${l.combiners.combiners} combiners, root ${fmt(l.root.rpcInPerSecond)} RPC/s in, **${l.relays} relays**, ${fmt(l.framesPerSecond)} frames/s, ${bytes(l.egressBytesPerSecond)}/s`,
+    `${fmt(p.durableObjects.total)} objects, ${fmt(p.durableObjects.requestsPerSec)} requests/s`,
+    `${fmt(p.storage.rowsWrittenPerSec)}/s`,
+    `**${usd(p.cost.totalUsd)}**${top !== undefined ? `, of which ${top.item} ${usd(top.usd)}` : ''}`,
+    p.breaks.filter((b) => b.exceeded).map((b) => `${b.constraint} (${pct(b.loadAtPlanRate)})`).join('; ') || 'none',
+    first === undefined ? 'nothing rate-bound' : `${first.constraint} at **${fmt(first.atEventsPerSec ?? 0)} events/s**`,
+    firstToday === undefined ? 'nothing rate-bound' : `${firstToday.constraint} at **${fmt(firstToday.atEventsPerSec ?? 0)} events/s**`,
+  ];
+}
+
+/** The headline: the default plan beside the same rate with server-side batches. */
+export function headlineSection(visitor: Plan, spread: Plan): Section {
+  const names = [
+    'edge invocations',
+    'edge CPU',
+    'shard CPU',
+    'shards per project',
+    'shard calls',
+    'ClickHouse',
+    `live, ${fmt(visitor.inputs.viewers)} viewers`,
+    'Durable Objects',
+    'SQLite rows written',
+    'monthly cost',
+    'over a limit already (planned shards)',
+    'breaks first (planned shards)',
+    `breaks first today (${visitor.inputs.facts.shardCountToday} shards)`,
+  ];
+  const a = headlineColumn(visitor);
+  const b = headlineColumn(spread);
+  return {
+    id: 'headline',
+    title: `Headline: ${fmt(visitor.inputs.eventsPerSec)} events/s, ${visitor.inputs.eventsPerRequest} events per request`,
+    headers: ['', SHAPE[visitor.inputs.batching], `${SHAPE[spread.inputs.batching]}, \`--batching ${spread.inputs.batching}\``],
+    rows: names.map((name, k) => [name, a[k] ?? '', b[k] ?? '']),
   };
-  breaks(`What breaks first in the planned deployment (${fmt(s.shards)} shards, combiners, ${i.tickMs} ms ticks), as the event rate grows`, plan.breaks);
-  breaks(`What breaks first today (${i.current.shardCount} shards from wrangler.toml, live push ${i.current.livePush})`, plan.current);
-  out.push(`Sensitivity to the batch size (${fmt(i.eventsPerSec)} events/s)`);
-  out.push(
-    table(
-      sensitivity.map((p): [string, string, string] => [
-        `${p.inputs.eventsPerRequest} events/request`,
-        `${fmt(p.edge.invocationsPerSec)}/s`,
-        `${fmt(p.shards.shards)} shards (${p.shards.boundBy}), ${fmt(p.shards.callsPerSec)} shard calls/s, ${usd(p.cost.totalUsd)}/month (${usd(p.cost.totalUsdWithJournal)} with a journal)`,
+}
+
+export function inputsSection(i: PlanInputs): Section {
+  const f = i.facts;
+  const src = (x: Figure): string => x.source;
+  return {
+    id: 'inputs',
+    title: `Inputs (${SHAPE[i.batching]})`,
+    headers: ['input', 'value', 'source'],
+    rows: [
+      ['edge CPU per event', fmtMs(i.edgeCpuMsPerEvent.value), src(i.edgeCpuMsPerEvent)],
+      ['shard CPU per event', fmtMs(i.shardCpuMsPerEvent.value), src(i.shardCpuMsPerEvent)],
+      ['shard CPU floor per event', fmtMs(i.shardCpuFloorMsPerEvent.value), src(i.shardCpuFloorMsPerEvent)],
+      ['SQLite rows written per shard call', fmt(i.rowsWrittenPerCall.value), src(i.rowsWrittenPerCall)],
+      ['SQLite rows written per event (checkpoints, seals, prunes)', fmt(i.checkpointRowsWrittenPerEvent.value), src(i.checkpointRowsWrittenPerEvent)],
+      ['dedup set bytes per id', fmt(i.dedupBytesPerId.value), src(i.dedupBytesPerId)],
+      ['pane groups per event', fmt(i.paneGroupsPerEvent.value), src(i.paneGroupsPerEvent)],
+      ['pane group bytes (SQLite)', fmt(i.paneGroupBytes.value), src(i.paneGroupBytes)],
+      ['events per rollup row', fmt(i.eventsPerRollupRow.value), src(i.eventsPerRollupRow)],
+      ['rollup bytes per 1M events', fmt(i.rollupBytesPerMillion.value), src(i.rollupBytesPerMillion)],
+      ['relay CPU per frame', fmtMs(i.relayCpuMsPerFrame.value), src(i.relayCpuMsPerFrame)],
+      ['bytes per delta', fmt(i.deltaBytes.value), src(i.deltaBytes)],
+      ['topics per viewer', fmt(i.topicsPerViewer.value), src(i.topicsPerViewer)],
+      ['viewer reconnects', `${fmt(i.reconnectsPerViewerHour.value)}/hour`, src(i.reconnectsPerViewerHour)],
+      ['bytes per event', fmt(i.eventBytes.value), src(i.eventBytes)],
+      ['events per request', String(i.eventsPerRequest), f.sources.sdkBatchSize ?? ''],
+      ['window / pane / flush / lateness / dedup horizon', `${f.windowSec} / ${f.paneSec} / ${f.flushIntervalSec} / ${f.allowedLatenessSec} / ${f.dedupHorizonSec} s`, 'wrangler.toml [vars] (read with core/aggregation-config.ts)'],
+      ['backlog bound, shards today', `${fmt(f.maxBacklogRows)} rows, ${f.shardCountToday}`, 'wrangler.toml [vars] MAX_BACKLOG_ROWS, SHARD_COUNT'],
+      ['write-key rate limit', `${fmt(f.rateLimit.limit)} / ${f.rateLimit.periodSec} s`, f.sources.rateLimit ?? ''],
+      ['tick / viewers per relay / combiner fan-in / token lifetime', `${f.tickMs} ms / ${fmt(f.relayMaxViewers)} / ${f.combinerFanIn} / ${f.tokenTtlSec} s`, 'wrangler.toml [vars] (read with core/live-config.ts)'],
+      ['panes per sealed batch, batches per alarm run', `${fmt(f.maxPanesPerBatch)}, ${f.maxSealsPerCycle}`, `${f.sources.maxPanesPerBatch ?? ''}, ${f.sources.maxSealsPerCycle ?? ''}`],
+      ['settling re-reads', `every ${SETTLE_INTERVAL_MS / 1000} s, last ${f.settleLookbackSec} s`, `core/fanout-math.ts SETTLE_INTERVAL_MS, ${f.sources.settleLookbackSec ?? ''}`],
+      ['dashboard: heartbeat, ack, token renewal', `${f.heartbeatSec} s, 1 per ${f.ackEveryFrames} frames, at ${pct(f.tokenRenewShare)} of its lifetime`, `${f.sources.heartbeatSec ?? ''}, ${f.sources.ackEveryFrames ?? ''} / 2, ${f.sources.tokenRenewShare ?? ''}`],
+      ['dashboard polls', `active users every ${f.activeUsersRefreshSec} s, health every ${f.healthPollSec} s`, `${f.sources.activeUsersRefreshSec ?? ''}, ${f.sources.healthPollSec ?? ''}`],
+      ['utilisation', pct(i.utilisation), 'the share of each Durable Object limit the plan fills (headroom for bursts and hot users)'],
+    ],
+  };
+}
+
+export function planSection(p: Plan, id = 'plan'): Section {
+  const i = p.inputs;
+  const f = i.facts;
+  const s = p.shards;
+  const c = p.clickhouse;
+  const l = p.live;
+  const u = i.utilisation;
+  return {
+    id,
+    title: `Plan: ${fmt(i.eventsPerSec)} events/s, ${SHAPE[i.batching]}, ${fmt(i.viewers)} viewers`,
+    headers: ['quantity', 'value', 'arithmetic'],
+    rows: [
+      ['edge invocations', `${fmt(p.edge.invocationsPerSec)}/s`, `${fmt(i.eventsPerSec)} events/s / ${i.eventsPerRequest} events per request`],
+      ['edge CPU', `${fmt(p.edge.cpuMsPerSec)} ms/s`, `${fmt(p.edge.invocationsPerSec)}/s x ${fmtMs(p.edge.cpuMsPerInvocation)} per request (~${fmt(p.edge.cpuMsPerSec / 1000)} cores across the network)`],
+      ['ingress', `${bytes(p.edge.ingressBytesPerSec)}/s`, `${fmt(i.eventsPerSec)} x ${i.eventBytes.value} B`],
+      ['shards per project', fmt(s.shards), `the largest of the four below: bound by ${s.boundBy}`],
+      ['  by requests', fmt(s.byRequests), i.batching === 'visitor' ? `${fmt(p.edge.invocationsPerSec)} calls/s / (1,000/s x ${u})` : `smallest S with ${fmt(p.edge.invocationsPerSec)} x (1 - (1 - 1/S)^${i.eventsPerRequest}) <= ${fmt(1000 * u)}/s`],
+      ['  by CPU', fmt(s.byCpu), `${fmt(i.eventsPerSec)} x ${fmtMs(i.shardCpuMsPerEvent.value)} / (1,000 ms/s x ${u}); at the in-memory floor ${fmt(s.floorShardsByCpu)}; CPU stops binding at <= ${fmtMs(s.cpuMsPerEventForOtherBound)} per event`],
+      ['  by memory (dedup set)', fmt(s.byMemory), `${fmt(i.eventsPerSec)} x ${f.dedupHorizonSec} s x ${fmt(i.dedupBytesPerId.value)} B per id / (128 MiB x ${u})`],
+      ['  by storage', fmt(s.byStorage), `${fmt(i.eventsPerSec)} x ${fmt(storageBytesPerEventPerSec(i))} B per event/s / (10 GB x ${u})`],
+      ['shard calls', `${fmt(s.callsPerSec)}/s`, `${fmt(s.callsPerShardPerSec)}/s per shard, ${fmt(s.eventsPerCall)} events per call`],
+      ['per shard', `${fmt(s.eventsPerShardPerSec)} events/s`, `CPU ${fmt(s.cpuMsPerShardPerSec)} ms/s, dedup set ${bytes(s.dedupBytesPerShard)}, SQLite ${bytes(s.storageBytesPerShard)}, ~${fmt(s.unsealedRowsPerShard)} unsealed pane rows (bound ${fmt(f.maxBacklogRows)})`],
+      ['SQLite rows written', `${fmt(p.storage.rowsWrittenPerSec)}/s`, `${fmt(s.callsPerSec)} calls x ${fmt(i.rowsWrittenPerCall.value)} + ${fmt(i.eventsPerSec)} events x ${fmt(i.checkpointRowsWrittenPerEvent.value)}`],
+      ['SQLite rows read', `${fmt(p.storage.rowsReadPerSec)}/s`, `${fmt(l.requestsPerSecond.settleReads)} settling re-reads/s x ${fmt(s.eventsPerShardPerSec)} events/s x ${f.settleLookbackSec} s x ${fmt(i.paneGroupsPerEvent.value)} pane groups per event`],
+      ['ClickHouse inserts', `${fmt(c.insertsPerSec)}/s`, `${fmt(s.shards)} shards x ${c.batchesPerShardWindow} batch(es) of <= ${fmt(f.maxPanesPerBatch)} pane rows per ${f.windowSec} s window (docs: ~1/s)`],
+      ['ClickHouse rows', `${fmt(c.rowsPerSec)}/s`, `${fmt(i.eventsPerSec)} / ${fmt(i.eventsPerRollupRow.value)} events per rollup row (a lower bound: shards seeing fewer events pre-aggregate less); ${fmt(c.rowsPerInsert)} rows per insert (docs: >= 1,000)`],
+      ['ClickHouse bytes', `${bytes(c.bytesPerDay)}/day`, 'compressed rollups'],
+      ['combiners', fmt(l.combiners.combiners), `${fmt(s.shards)} shards / fan-in ${l.combiners.fanIn}; each takes ${fmt(l.combiners.combinerRpcPerSecond)} pushes/s and makes ${fmt(l.combiners.fanIn * (1000 / SETTLE_INTERVAL_MS))} settling re-reads/s`],
+      ['broadcast root', `${fmt(l.root.rpcInPerSecond)} RPC/s in`, `${l.combiners.combiners} combiners x ${l.ticksPerSecond}/s; out: ${fmt(l.root.rpcOutPerSecond)}/s to relays`],
+      ['relays', fmt(l.relays), `${fmt(i.viewers)} viewers / ${fmt(f.relayMaxViewers)} per relay${i.regions > 1 ? `, in ${i.regions} regions` : ''}`],
+      ['frames to viewers', `${fmt(l.framesPerSecond)}/s`, `${fmt(i.viewers)} x ${l.ticksPerSecond}/s; ${fmt(l.perRelay.framesPerSecond)}/s per relay, ~${pct(l.relayCpuShare)} of its thread`],
+      ['bytes to viewers', `${bytes(l.egressBytesPerSecond)}/s`, `${fmt(l.framesPerSecond)} frames x ${fmt(l.egressBytesPerSecond / l.framesPerSecond)} B (${fmt((l.egressBytesPerSecond * 8) / 1e9)} Gbit/s; egress is not billed)`],
+      ['viewer messages in', `${fmt(l.viewerMessagesPerSec)}/s`, `heartbeats ${fmt(i.viewers / f.heartbeatSec)}/s + acks ${fmt(l.perRelay.ackMessagesPerSecond * l.relays)}/s + resubscribes; billed 1/20`],
+      ['Durable Objects', fmt(p.durableObjects.total), `${fmt(s.shards)} shards + ${l.combiners.combiners} combiners + 1 root + ${l.relays} relays`],
+      ['Durable Object requests', `${fmt(p.durableObjects.requestsPerSec)}/s`, p.durableObjects.requestsBreakdown.map(([name, n]) => `${name} ${fmt(n)}`).join(', ')],
+      ['Workers requests', `${fmt(p.workers.requestsPerSec)}/s`, `ingest ${fmt(p.edge.invocationsPerSec)}, dashboard polls ${fmt(l.dashboardPollsPerSec)}, token renewals ${fmt(l.tokenRenewalsPerSec)}, upgrades ${fmt(l.viewerConnectsPerSec)}`],
+    ],
+  };
+}
+
+export function costSection(p: Plan): Section {
+  return {
+    id: 'cost',
+    title: `Monthly cost (30 days; Cloudflare prices read ${CLOUDFLARE_PRICES.checked}: re-check them before quoting)`,
+    headers: ['line', 'USD/month', 'arithmetic'],
+    rows: [
+      ...p.cost.lines.map((x) => [
+        x.item,
+        usd(x.usd),
+        x.unit === 'month' ? '' : `${fmt(x.quantity)} ${x.unit} - ${fmt(x.included)} included, $${x.unit === 'GB-month' ? (x.usdPerMillion / 1e6).toFixed(2) : x.usdPerMillion} per ${x.unit === 'GB-month' ? 'GB-month' : `million ${x.unit}`}`,
       ]),
-      ['batch', 'invocations', 'plan'],
-    ),
-  );
+      ['**total**', `**${usd(p.cost.totalUsd)}**`, 'ClickHouse is not included (ClickHouse Cloud or self-hosted)'],
+    ],
+  };
+}
+
+export function breaksSection(p: Plan, which: 'breaks' | 'today'): Section {
+  const list = which === 'breaks' ? p.breaks : p.today;
+  const shards = which === 'breaks' ? p.shards.shards : p.inputs.facts.shardCountToday;
+  return {
+    id: which === 'breaks' ? 'breaks' : 'breaks-today',
+    title: which === 'breaks'
+      ? `What breaks first in the planned deployment (${fmt(shards)} shards), as the event rate grows`
+      : `What breaks first today (${shards} shards from wrangler.toml, its write-key rate limit)`,
+    headers: ['limit', 'breaks at', `load at ${fmt(p.inputs.eventsPerSec)} events/s`, 'arithmetic'],
+    rows: list.map((b) => [
+      b.constraint,
+      b.exceeded ? '**exceeded**' : b.atEventsPerSec === null ? 'rate-independent' : `${fmt(b.atEventsPerSec)} events/s`,
+      pct(b.loadAtPlanRate),
+      b.arithmetic,
+    ]),
+  };
+}
+
+export function sensitivitySection(plans: Plan[]): Section {
+  return {
+    id: 'sensitivity',
+    title: `Sensitivity to the batch size (${plans[0] === undefined ? '' : fmt(plans[0].inputs.eventsPerSec)} events/s, ${plans[0] === undefined ? '' : SHAPE[plans[0].inputs.batching]}; CPU per event as measured at the bench's batch size)`,
+    headers: ['events per request', 'edge invocations', 'shards', 'shard calls', 'USD/month'],
+    rows: plans.map((p) => [String(p.inputs.eventsPerRequest), `${fmt(p.edge.invocationsPerSec)}/s`, `${fmt(p.shards.shards)} (${p.shards.boundBy})`, `${fmt(p.shards.callsPerSec)}/s`, usd(p.cost.totalUsd)]),
+  };
+}
+
+/** The plan in sentences: each built from the same numbers as the tables, so it is regenerated with them. */
+export function findingsSection(p: Plan, spread: Plan): Section {
+  const i = p.inputs;
+  const s = p.shards;
+  const c = p.clickhouse;
+  const l = p.live;
+  const sorted = [...p.cost.lines].sort((a, b) => b.usd - a.usd);
+  const top = sorted[0];
+  const bound: Record<SizingBound, string> = {
+    requests: `the request soft limit (${fmt(s.callsPerShardPerSec)} calls/s per shard at ${pct(i.utilisation)} of 1,000/s)`,
+    cpu: `shard CPU (${fmtMs(i.shardCpuMsPerEvent.value)} per event: ${fmt(s.cpuMsPerShardPerSec)} ms/s per shard, within ${pct(i.utilisation)} of one thread)`,
+    memory: `the in-memory dedup set (${fmt(i.facts.dedupHorizonSec)} s x ${fmt(s.eventsPerShardPerSec)} events/s x ${fmt(i.dedupBytesPerId.value)} B = ${bytes(s.dedupBytesPerShard)} per shard, within ${pct(i.utilisation)} of the 128 MB isolate)`,
+    storage: `SQLite storage (${bytes(s.storageBytesPerShard)} per shard, within ${pct(i.utilisation)} of 10 GB)`,
+  };
+  const first = p.breaks.find((b) => b.atEventsPerSec !== null);
+  const over = p.breaks.filter((b) => b.exceeded);
+  const todayList = p.today.filter((b) => b.atEventsPerSec !== null).slice(0, 3);
+  const assumedInputs = assumptionNames(i);
+  return {
+    id: 'findings',
+    title: 'The plan in brief',
+    headers: [''],
+    list: true,
+    rows: [
+      [`**Edge:** ${fmt(p.edge.invocationsPerSec)} invocations/s at the SDK's batch of ${i.eventsPerRequest} events, ${fmtMs(p.edge.cpuMsPerInvocation)} of CPU each (${fmtMs(i.edgeCpuMsPerEvent.value)} per event). Workers have no request limit that this reaches; the edge only costs (Workers requests and CPU: ${usd(p.cost.lines.filter((x) => x.item.startsWith('Workers ') && x.unit !== 'month').reduce((sum, x) => sum + x.usd, 0))}/month, the dashboards' polls included).`],
+      [`**Shards:** ${fmt(s.shards)} per project, set by ${bound[s.boundBy]}. The other limits would need ${fmt(s.byRequests)} (requests), ${fmt(s.byCpu)} (CPU), ${fmt(s.byMemory)} (memory) and ${fmt(s.byStorage)} (storage). Shard CPU is ${fmtMs(i.shardCpuMsPerEvent.value)} per event against an in-memory floor of ${fmtMs(i.shardCpuFloorMsPerEvent.value)}.`],
+      [`**Server-side batches** (\`--batching spread\`, one user per event) touch ~1 shard per event once shards outnumber the batch: ${fmt(spread.shards.shards)} shards (bound by ${spread.shards.boundBy}), ${fmt(spread.shards.callsPerSec)} shard calls/s, ${usd(spread.cost.totalUsd)}/month.`],
+      [`**Cost:** ${usd(p.cost.totalUsd)}/month on Cloudflare's published prices${top === undefined ? '' : `, of which ${top.item} ${usd(top.usd)} (${pct(top.usd / p.cost.totalUsd)})`}: ${fmt(p.storage.rowsWrittenPerSec)} rows/s = ${fmt(s.callsPerSec)} calls x ${fmt(i.rowsWrittenPerCall.value)} + ${fmt(i.eventsPerSec)} events x ${fmt(i.checkpointRowsWrittenPerEvent.value)} checkpoint rows. ClickHouse is not included.`],
+      [`**ClickHouse:** ${fmt(c.insertsPerSec)} inserts/s (${c.batchesPerShardWindow} batch(es) per shard per window) of ${fmt(c.rowsPerInsert)} rows, ${fmt(c.rowsPerSec)} rows/s after pre-aggregation (${fmt(i.eventsPerRollupRow.value)} events per rollup row), ${bytes(c.bytesPerDay)}/day. ClickHouse's guidance is ~1 insert/s of >= 1,000 rows.`],
+      [`**Live, ${fmt(i.viewers)} viewers:** ${l.combiners.combiners} combiners (fan-in ${l.combiners.fanIn}), the root takes ${fmt(l.root.rpcInPerSecond)} RPC/s whatever the event rate, ${l.relays} relays of ${fmt(i.facts.relayMaxViewers)}, ${fmt(l.framesPerSecond)} frames/s (${bytes(l.egressBytesPerSecond)}/s). A relay's ${fmt(l.perRelay.framesPerSecond)} frames/s take ~${pct(l.relayCpuShare)} of its thread by ${i.relayCpuMsPerFrame.kind === 'assumed' ? 'an assumed' : 'the fanout bench\'s upper-bound'} ${fmtMs(i.relayCpuMsPerFrame.value)} per frame.`],
+      [`**Breaks first (planned ${fmt(s.shards)} shards):** ${first === undefined ? 'nothing rate-bound' : `${first.constraint} at ${fmt(first.atEventsPerSec ?? 0)} events/s (${pct(first.loadAtPlanRate)} loaded now)`}. Over a limit already, at any rate: ${over.map((b) => `${b.constraint} (${pct(b.loadAtPlanRate)})`).join('; ') || 'none'}.`],
+      [`**Breaks first today (${i.facts.shardCountToday} shards):** ${todayList.map((b) => `${b.constraint} at ${fmt(b.atEventsPerSec ?? 0)} events/s`).join(', then ')}.`],
+      [assumedInputs.length === 0 ? 'Every input is measured or read from the code.' : `**Not measured:** ${assumedInputs.map((key) => FIGURE_LABELS[key]).join('; ')} (each labelled ASSUMPTION in the inputs table, with its reasoning).`],
+    ],
+  };
+}
+
+export interface WhatIf {
+  name: string;
+  /** The CLI flags that reproduce it. */
+  flags: string;
+  plan: Plan;
+}
+
+/** The levers: the plan again with one input changed each, as the CLI flags would change it. */
+export function whatIfs(base: PlanInputs): WhatIf[] {
+  const ticks = 1000 / base.facts.tickMs;
+  const fitViewers = Math.max(1, Math.floor((LIMITS.doCpuMsPerSec * base.utilisation) / (ticks * base.relayCpuMsPerFrame.value)));
+  const variants: Array<{ name: string; flags: string; inputs: PlanInputs }> = [
+    { name: 'as planned', flags: '', inputs: base },
+    { name: 'dedup set of 16 B per id (e.g. 12-byte slots kept >= 3/4 full)', flags: '--dedup-bytes-per-id 16', inputs: withFigure(base, 'dedupBytesPerId', 16) },
+    { name: 'a tenth of the checkpoint rows per event', flags: `--checkpoint-rows-per-event ${round(base.checkpointRowsWrittenPerEvent.value / 10, 3)}`, inputs: withFigure(base, 'checkpointRowsWrittenPerEvent', round(base.checkpointRowsWrittenPerEvent.value / 10, 3)) },
+    { name: 'both of the above', flags: `--dedup-bytes-per-id 16 --checkpoint-rows-per-event ${round(base.checkpointRowsWrittenPerEvent.value / 10, 3)}`, inputs: withFigure(withFigure(base, 'dedupBytesPerId', 16), 'checkpointRowsWrittenPerEvent', round(base.checkpointRowsWrittenPerEvent.value / 10, 3)) },
+    { name: `relays sized by CPU (${fmt(fitViewers)} viewers each)`, flags: `--relay-max ${fitViewers}`, inputs: { ...base, facts: { ...base.facts, relayMaxViewers: Math.min(base.facts.relayMaxViewers, fitViewers) } } },
+  ];
+  return variants.map((v) => ({ name: v.name, flags: v.flags, plan: computePlan(v.inputs) }));
+}
+
+type FigureKey = { [K in keyof PlanInputs]: PlanInputs[K] extends Figure ? K : never }[keyof PlanInputs];
+
+/** The inputs with one figure replaced by a what-if value (labelled as such, with what was measured). */
+export function withFigure(inputs: PlanInputs, key: FigureKey, value: number): PlanInputs {
+  const was = inputs[key];
+  return { ...inputs, [key]: { value, source: `what-if: ${value} (instead of ${fmt(was.value)}: ${was.source})`, kind: 'assumed' } };
+}
+
+export function whatIfSection(list: WhatIf[]): Section {
+  return {
+    id: 'what-if',
+    title: 'What the levers buy (the same plan with one input changed)',
+    headers: ['what-if', 'flags', 'shards (bound)', 'SQLite rows written', 'USD/month', 'exceeded at the plan rate'],
+    rows: list.map(({ name, flags, plan }) => [
+      name,
+      flags === '' ? '' : `\`${flags}\``,
+      `${fmt(plan.shards.shards)} (${plan.shards.boundBy})`,
+      `${fmt(plan.storage.rowsWrittenPerSec)}/s`,
+      usd(plan.cost.totalUsd),
+      plan.breaks.filter((b) => b.exceeded).map((b) => b.constraint).join('; ') || 'none',
+    ]),
+  };
+}
+
+export function pricesSection(): Section {
+  const w = CLOUDFLARE_PRICES.workers;
+  const d = CLOUDFLARE_PRICES.durableObjects;
+  const q = CLOUDFLARE_PRICES.sqliteStorage;
+  return {
+    id: 'prices',
+    title: `Prices (CLOUDFLARE_PRICES in scripts/scaling.ts, read ${CLOUDFLARE_PRICES.checked}; ${CLOUDFLARE_PRICES.note})`,
+    headers: ['item', 'included per month', 'price beyond'],
+    rows: [
+      ['Workers Paid subscription', '', `$${w.subscriptionUsdPerMonth} / month`],
+      ['Workers requests', fmt(w.includedRequests), `$${w.usdPerMillionRequests} / million`],
+      ['Workers CPU time', `${fmt(w.includedCpuMs)} CPU-ms`, `$${w.usdPerMillionCpuMs} / million CPU-ms`],
+      [`DO requests (HTTP, RPC calls, alarms; incoming WebSocket messages billed ${d.incomingWebSocketMessagesPerRequest}:1; outgoing free)`, fmt(d.includedRequests), `$${d.usdPerMillionRequests} / million`],
+      [`DO duration (wall-clock while active, at ${d.gbPerObject * 1000} MB per object)`, `${fmt(d.includedGbS)} GB-s`, `$${d.usdPerMillionGbS} / million GB-s`],
+      ['DO SQLite rows read', fmt(q.includedRowsRead), `$${q.usdPerMillionRowsRead} / million`],
+      ['DO SQLite rows written (index writes count; deletes count)', fmt(q.includedRowsWritten), `$${q.usdPerMillionRowsWritten.toFixed(2)} / million`],
+      ['DO SQLite stored data', `${q.includedGbMonth} GB-month`, `$${q.usdPerGbMonth} / GB-month`],
+    ],
+    note: `Sources: ${CLOUDFLARE_PRICES.sources.map((s) => `<${s.split(' ')[0]}>${s.includes(' ') ? s.slice(s.indexOf(' ')) : ''}`).join('; ')}.`,
+  };
+}
+
+export function statusSection(runs: BenchRuns, visitor: Plan, spread: Plan): Section {
+  const benches = ['ingest', 'dedup', 'aggregate', 'fanout'];
+  const assumptions = [...new Set([...assumptionNames(visitor.inputs), ...assumptionNames(spread.inputs)])];
+  return {
+    id: 'status',
+    title: 'Status of the inputs',
+    headers: ['bench', 'in benchmarks.json', 'quick run'],
+    rows: benches.map((name) => {
+      const run = runs[name];
+      return [name, run === undefined ? 'not run' : `${run.status ?? '?'} ${(run.finished_at ?? '').slice(0, 10)}`, run?.result?.quick === true ? 'yes' : run === undefined ? '' : 'no'];
+    }),
+    note: assumptions.length === 0 ? 'Every input is measured or read from the code.' : `Not measured (labelled ASSUMPTION in the inputs table): ${assumptions.map((key) => FIGURE_LABELS[key]).join('; ')}.`,
+  };
+}
+
+/** How the inputs table names each figure. */
+const FIGURE_LABELS: Record<FigureKey, string> = {
+  edgeCpuMsPerEvent: 'edge CPU per event',
+  shardCpuMsPerEvent: 'shard CPU per event',
+  shardCpuFloorMsPerEvent: 'shard CPU floor per event',
+  rowsWrittenPerCall: 'SQLite rows written per shard call',
+  checkpointRowsWrittenPerEvent: 'SQLite rows written per event (checkpoints, seals, prunes)',
+  dedupBytesPerId: 'dedup set bytes per id',
+  paneGroupsPerEvent: 'pane groups per event',
+  paneGroupBytes: 'pane group bytes (SQLite)',
+  eventsPerRollupRow: 'events per rollup row',
+  rollupBytesPerMillion: 'rollup bytes per 1M events',
+  topicsPerViewer: 'topics per viewer',
+  deltaBytes: 'bytes per delta',
+  relayCpuMsPerFrame: 'relay CPU per frame',
+  reconnectsPerViewerHour: 'viewer reconnects',
+  eventBytes: 'bytes per event',
+};
+
+const isFigureKey = (key: string): key is FigureKey => key in FIGURE_LABELS;
+
+/** The figures of `i` that are assumptions, by their key in PlanInputs. */
+function assumptionNames(i: PlanInputs): FigureKey[] {
+  return Object.keys(FIGURE_LABELS).filter(isFigureKey).filter((key) => i[key].kind === 'assumed');
+}
+
+// ------------------------------------------------------------------ rendering
+
+const cell = (s: string): string => s.replaceAll('|', '\\|');
+
+export function renderMarkdown(section: Section): string {
+  if (section.list === true) return section.rows.map((r) => `- ${r[0] ?? ''}`).join('\n');
+  const lines = [
+    `| ${section.headers.map(cell).join(' | ')} |`,
+    `|${section.headers.map(() => '---').join('|')}|`,
+    ...section.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
+  if (section.note !== undefined) lines.push('', section.note);
+  return lines.join('\n');
+}
+
+/** Aligned plain-text table for the terminal (markdown emphasis dropped). */
+export function renderText(section: Section): string {
+  const plain = (s: string): string => s.replaceAll('**', '').replaceAll('`', '');
+  if (section.list === true) return [plain(section.title), ...section.rows.map((r) => `  - ${plain(r[0] ?? '')}`)].join('\n');
+  const all = [section.headers, ...section.rows].map((r) => r.map(plain));
+  const widths = section.headers.map((_, k) => (k === section.headers.length - 1 ? 0 : Math.max(...all.map((r) => (r[k] ?? '').length))));
+  const row = (r: string[]): string => `  ${r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  ')}`.trimEnd();
+  const out = [plain(section.title), row(all[0] ?? []), row(widths.map((w) => '-'.repeat(Math.max(w, 3)))), ...all.slice(1).map(row)];
+  if (section.note !== undefined) out.push(`  ${plain(section.note)}`);
   return out.join('\n');
 }
 
+const BEGIN = (id: string): string => `<!-- generated:${id} (npm run scaling -- --write-doc) -->`;
+const END = (id: string): string => `<!-- /generated:${id} -->`;
+
+/** The text between a section's markers in the doc, or null when the markers are missing. */
+export function generatedBlock(doc: string, id: string): string | null {
+  const start = doc.indexOf(BEGIN(id));
+  const end = doc.indexOf(END(id));
+  if (start < 0 || end < start) return null;
+  return doc.slice(start + BEGIN(id).length, end).trim();
+}
+
+/** The doc with every section's block replaced; a missing marker is an error (the doc's layout is written by hand). */
+export function writeGeneratedBlocks(doc: string, sections: Section[]): string {
+  let out = doc;
+  for (const section of sections) {
+    const start = out.indexOf(BEGIN(section.id));
+    const end = out.indexOf(END(section.id));
+    if (start < 0 || end < start) throw new Error(`docs/scaling.md has no ${BEGIN(section.id)} ... ${END(section.id)} markers`);
+    out = `${out.slice(0, start + BEGIN(section.id).length)}\n${renderMarkdown(section)}\n${out.slice(end)}`;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ the whole report
+
+export interface Report {
+  plan: Plan;
+  spread: Plan;
+  sensitivity: Plan[];
+  whatIfs: WhatIf[];
+  sections: Section[];
+  json: Record<string, unknown>;
+}
+
+/** Everything the CLI prints (and the doc holds) for one set of inputs per batch shape. */
+export function buildReport(runs: BenchRuns, visitorInputs: PlanInputs, spreadInputs: PlanInputs): Report {
+  const plan = computePlan(visitorInputs);
+  const spread = computePlan(spreadInputs);
+  const sensitivity = [1, 10, 100, 1000].map((b) => computePlan({ ...visitorInputs, eventsPerRequest: b }));
+  const levers = whatIfs(visitorInputs);
+  const sections = [
+    statusSection(runs, plan, spread),
+    findingsSection(plan, spread),
+    headlineSection(plan, spread),
+    inputsSection(visitorInputs),
+    planSection(plan),
+    costSection(plan),
+    breaksSection(plan, 'breaks'),
+    breaksSection(plan, 'today'),
+    whatIfSection(levers),
+    sensitivitySection(sensitivity),
+    planSection(spread, `plan-${spread.inputs.batching}`),
+    pricesSection(),
+  ];
+  return { plan, spread, sensitivity, whatIfs: levers, sections, json: summary(plan, spread, sensitivity) };
+}
+
 /** The JSON summary (the last stdout line). */
-export function summary(plan: Plan, sensitivity: Plan[]): Record<string, unknown> {
-  const first = plan.breaks.find((b) => b.atEventsPerSec !== null);
-  const firstToday = plan.current.find((b) => b.atEventsPerSec !== null);
-  const exceeded = (list: BreakPoint[]): string[] => list.filter((b) => b.exceeded || (b.atEventsPerSec !== null && b.atEventsPerSec < plan.inputs.eventsPerSec)).map((b) => b.constraint);
+export function summary(plan: Plan, spread: Plan, sensitivity: Plan[]): Record<string, unknown> {
+  const firstRateBound = (list: BreakPoint[]) => {
+    const b = list.find((x) => x.atEventsPerSec !== null);
+    return b === undefined ? null : { constraint: b.constraint, at_events_per_s: Math.round(b.atEventsPerSec ?? 0) };
+  };
+  const overLimit = (list: BreakPoint[]): string[] => list.filter((b) => b.exceeded || (b.atEventsPerSec !== null && b.atEventsPerSec < plan.inputs.eventsPerSec)).map((b) => b.constraint);
+  const breaks = (list: BreakPoint[]) => list.map((b) => ({ constraint: b.constraint, at_events_per_s: b.atEventsPerSec === null ? null : Math.round(b.atEventsPerSec), load_at_plan_rate: Math.round(b.loadAtPlanRate * 1000) / 1000 }));
   return {
     scaling: 'edgepulse',
     events_per_s: plan.inputs.eventsPerSec,
     events_per_request: plan.inputs.eventsPerRequest,
     batching: plan.inputs.batching,
+    viewers: plan.inputs.viewers,
     edge_invocations_per_s: plan.edge.invocationsPerSec,
     edge_cpu_ms_per_event: plan.inputs.edgeCpuMsPerEvent.value,
+    edge_cpu_ms_per_request: plan.edge.cpuMsPerInvocation,
     shard_cpu_ms_per_event: plan.inputs.shardCpuMsPerEvent.value,
     shards: plan.shards.shards,
     shards_bound_by: plan.shards.boundBy,
     shards_by_requests: plan.shards.byRequests,
     shards_by_cpu: plan.shards.byCpu,
+    shards_by_memory: plan.shards.byMemory,
+    shards_by_storage: plan.shards.byStorage,
     shards_by_cpu_at_floor: plan.shards.floorShardsByCpu,
-    shard_cpu_ms_per_event_for_request_bound: plan.shards.cpuMsPerEventForRequestBound,
     shard_calls_per_s: plan.shards.callsPerSec,
     clickhouse_inserts_per_s: plan.clickhouse.insertsPerSec,
-    clickhouse_inserts_per_s_max: plan.clickhouse.insertsPerSecMax,
     clickhouse_rows_per_s: plan.clickhouse.rowsPerSec,
-    combiners: plan.live.combiners,
-    root_rpc_per_s: plan.live.rootRpcPerSec,
+    clickhouse_rows_per_insert: plan.clickhouse.rowsPerInsert,
+    combiners: plan.live.combiners.combiners,
+    root_rpc_per_s: plan.live.root.rpcInPerSecond,
     relays: plan.live.relays,
-    viewer_frames_per_s: plan.live.framesPerSec,
-    viewer_bytes_per_s: plan.live.bytesPerSec,
+    viewer_frames_per_s: plan.live.framesPerSecond,
+    viewer_bytes_per_s: plan.live.egressBytesPerSecond,
+    relay_cpu_share: plan.live.relayCpuShare,
     durable_objects: plan.durableObjects.total,
     do_requests_per_s: plan.durableObjects.requestsPerSec,
     sqlite_rows_written_per_s: plan.storage.rowsWrittenPerSec,
+    sqlite_rows_read_per_s: plan.storage.rowsReadPerSec,
     monthly_usd: Math.round(plan.cost.totalUsd),
-    monthly_usd_with_journal: Math.round(plan.cost.totalUsdWithJournal),
-    journal_min_shards_for_in_memory_dedup: plan.storage.shardsForInMemoryDedup,
     cost_lines_usd: Object.fromEntries(plan.cost.lines.map((l) => [l.item, Math.round(l.usd * 100) / 100])),
-    breaks_first: first === undefined ? null : { constraint: first.constraint, at_events_per_s: Math.round(first.atEventsPerSec ?? 0) },
-    breaks_first_today: firstToday === undefined ? null : { constraint: firstToday.constraint, at_events_per_s: Math.round(firstToday.atEventsPerSec ?? 0) },
-    over_limit_in_plan: exceeded(plan.breaks),
-    over_limit_today: exceeded(plan.current),
-    breaks: plan.breaks.map((b) => ({ constraint: b.constraint, at_events_per_s: b.atEventsPerSec === null ? null : Math.round(b.atEventsPerSec), load_at_plan_rate: Math.round(b.loadAtPlanRate * 1000) / 1000 })),
-    breaks_today: plan.current.map((b) => ({ constraint: b.constraint, at_events_per_s: b.atEventsPerSec === null ? null : Math.round(b.atEventsPerSec), load_at_plan_rate: Math.round(b.loadAtPlanRate * 1000) / 1000 })),
-    sensitivity: sensitivity.map((p) => ({ events_per_request: p.inputs.eventsPerRequest, invocations_per_s: p.edge.invocationsPerSec, shards: p.shards.shards, monthly_usd: Math.round(p.cost.totalUsd), monthly_usd_with_journal: Math.round(p.cost.totalUsdWithJournal) })),
-    assumptions: Object.entries(plan.inputs)
-      .filter(([, v]) => typeof v === 'object' && v !== null && 'measured' in v && (v as Figure).measured === false)
-      .map(([k]) => k),
+    breaks_first: firstRateBound(plan.breaks),
+    breaks_first_today: firstRateBound(plan.today),
+    over_limit_in_plan: overLimit(plan.breaks),
+    over_limit_today: overLimit(plan.today),
+    breaks: breaks(plan.breaks),
+    breaks_today: breaks(plan.today),
+    spread: {
+      shards: spread.shards.shards,
+      shards_bound_by: spread.shards.boundBy,
+      shard_calls_per_s: spread.shards.callsPerSec,
+      edge_cpu_ms_per_event: spread.inputs.edgeCpuMsPerEvent.value,
+      shard_cpu_ms_per_event: spread.inputs.shardCpuMsPerEvent.value,
+      monthly_usd: Math.round(spread.cost.totalUsd),
+      breaks_first: firstRateBound(spread.breaks),
+    },
+    sensitivity: sensitivity.map((p) => ({ events_per_request: p.inputs.eventsPerRequest, invocations_per_s: p.edge.invocationsPerSec, shards: p.shards.shards, monthly_usd: Math.round(p.cost.totalUsd) })),
+    assumptions: assumptionNames(plan.inputs),
     prices_checked: CLOUDFLARE_PRICES.checked,
   };
 }
 
 // ------------------------------------------------------------------ CLI
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const DOC_FILE = path.join(ROOT, 'docs', 'scaling.md');
 
-function readIf(file: string): string | null {
+export function readRepoFile(relativePath: string): string | null {
+  const file = path.join(ROOT, relativePath);
   return existsSync(file) ? readFileSync(file, 'utf8') : null;
+}
+
+export interface CliOptions {
+  rate?: number;
+  batch?: number;
+  batching?: Batching;
+  viewers?: number;
+  regions?: number;
+  utilisation?: number;
+  shardCpuMs?: number;
+  dedupBytesPerId?: number;
+  checkpointRowsPerEvent?: number;
+  relayMax?: number;
+}
+
+/** Inputs for one batch shape with the CLI's overrides applied. */
+export function inputsWithOptions(runs: BenchRuns, facts: RepoFacts, batching: Batching, o: CliOptions): PlanInputs {
+  let inputs = inputsFrom(runs, { ...facts, relayMaxViewers: o.relayMax ?? facts.relayMaxViewers }, batching);
+  inputs = {
+    ...inputs,
+    eventsPerSec: o.rate ?? inputs.eventsPerSec,
+    eventsPerRequest: o.batch ?? inputs.eventsPerRequest,
+    viewers: o.viewers ?? inputs.viewers,
+    regions: o.regions ?? inputs.regions,
+    utilisation: o.utilisation ?? inputs.utilisation,
+  };
+  if (o.shardCpuMs !== undefined) inputs = withFigure(inputs, 'shardCpuMsPerEvent', o.shardCpuMs);
+  if (o.dedupBytesPerId !== undefined) inputs = withFigure(inputs, 'dedupBytesPerId', o.dedupBytesPerId);
+  if (o.checkpointRowsPerEvent !== undefined) inputs = withFigure(inputs, 'checkpointRowsWrittenPerEvent', o.checkpointRowsPerEvent);
+  return inputs;
+}
+
+/** The report the doc is generated from: the committed benchmarks.json and the repository's settings, no flags. */
+export function defaultReport(benchmarksText: string | null = readRepoFile('benchmarks.json')): Report {
+  const runs = benchmarksText === null ? {} : parseBenchRuns(benchmarksText);
+  const facts = readRepoFacts(readRepoFile);
+  return buildReport(runs, inputsWithOptions(runs, facts, 'visitor', {}), inputsWithOptions(runs, facts, 'spread', {}));
 }
 
 function main(): void {
@@ -843,65 +1363,68 @@ function main(): void {
       batch: { type: 'string' },
       batching: { type: 'string' },
       viewers: { type: 'string' },
+      regions: { type: 'string' },
       utilisation: { type: 'string' },
       benchmarks: { type: 'string' },
-      'live-push': { type: 'string' },
       'shard-cpu-ms': { type: 'string' },
+      'dedup-bytes-per-id': { type: 'string' },
+      'checkpoint-rows-per-event': { type: 'string' },
+      'relay-max': { type: 'string' },
+      'write-doc': { type: 'boolean', default: false },
     },
   });
-  const wrangler = readWranglerConfig(readIf(path.join(ROOT, 'wrangler.toml')) ?? '');
-  const sdk = readSdkDefaults(readIf(path.join(ROOT, 'sdk', 'src', 'options.ts')) ?? '');
-  const v = (name: string, fallback: number): number => {
-    const x = Number(wrangler.vars[name]);
-    return Number.isFinite(x) && x > 0 ? x : fallback;
-  };
-  const benchFile = path.resolve(flags.benchmarks ?? path.join(ROOT, 'benchmarks.json'));
-  const text = readIf(benchFile);
-  const runs = text === null ? {} : ((JSON.parse(text) as { runs?: BenchRuns }).runs ?? {});
-  if (text === null) process.stderr.write(`scaling: ${path.relative(process.cwd(), benchFile)} not found; every cost figure is an assumption\n`);
-  const inputs = inputsFrom(runs, {
-    eventsPerRequest: sdk.maxBatchSize ?? 100,
-    flushIntervalSec: v('FLUSH_INTERVAL_SECONDS', 5),
-    windowSec: v('WINDOW_SECONDS', 60),
-    paneSec: v('PANE_SECONDS', 10),
-    dedupHorizonSec: v('DEDUP_HORIZON_SECONDS', 600),
-    rateLimit: wrangler.rateLimit ?? { limit: 1000, periodSec: 10 },
-    tickMs: v('LIVE_TICK_MS', 250),
-    viewersPerRelay: v('RELAY_MAX_VIEWERS', 5000),
-    combinerFanIn: v('COMBINER_FANIN', 16),
-    current: {
-      shardCount: v('SHARD_COUNT', 16),
-      livePush: 'per-call',
-      // Code, not config: update (or pass --live-push tick) once shards push to combiners per tick.
-      livePushSource: 'durable-objects/ShardAggregator.ts pushToBroadcast publishes on every ingest call (2026-11-23)',
-    },
-  });
-  const positive = (name: string, raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
+  const positive = (name: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
     const x = Number(raw);
     if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number`);
     return x;
   };
-  inputs.eventsPerSec = positive('rate', flags.rate, inputs.eventsPerSec);
-  inputs.eventsPerRequest = positive('batch', flags.batch, inputs.eventsPerRequest);
-  inputs.viewers = positive('viewers', flags.viewers, inputs.viewers);
-  inputs.utilisation = positive('utilisation', flags.utilisation, inputs.utilisation);
-  if (flags['shard-cpu-ms'] !== undefined) {
-    inputs.shardCpuMsPerEvent = assumed(positive('shard-cpu-ms', flags['shard-cpu-ms'], 1), `what-if: --shard-cpu-ms ${flags['shard-cpu-ms']} (measured: ${inputs.shardCpuMsPerEvent.value.toPrecision(3)} ms, ${inputs.shardCpuMsPerEvent.source})`);
+  const whole = (name: string, raw: string | undefined): number | undefined => {
+    const x = positive(name, raw);
+    if (x !== undefined && !Number.isInteger(x)) throw new Error(`--${name} must be a whole number`);
+    return x;
+  };
+  if (flags.batching !== undefined && flags.batching !== 'visitor' && flags.batching !== 'spread') throw new Error('--batching must be visitor or spread');
+  const batching: Batching = flags.batching === 'spread' ? 'spread' : 'visitor';
+  const options: CliOptions = {
+    rate: positive('rate', flags.rate),
+    batch: whole('batch', flags.batch),
+    viewers: whole('viewers', flags.viewers),
+    regions: whole('regions', flags.regions),
+    utilisation: positive('utilisation', flags.utilisation),
+    shardCpuMs: positive('shard-cpu-ms', flags['shard-cpu-ms']),
+    dedupBytesPerId: positive('dedup-bytes-per-id', flags['dedup-bytes-per-id']),
+    checkpointRowsPerEvent: positive('checkpoint-rows-per-event', flags['checkpoint-rows-per-event']),
+    relayMax: whole('relay-max', flags['relay-max']),
+  };
+  const custom = Object.values(options).some((x) => x !== undefined) || batching !== 'visitor' || flags.benchmarks !== undefined;
+  if (flags['write-doc'] === true && custom) throw new Error('--write-doc writes the default plan only: run it without other flags');
+
+  const benchFile = path.resolve(flags.benchmarks ?? path.join(ROOT, 'benchmarks.json'));
+  const text = existsSync(benchFile) ? readFileSync(benchFile, 'utf8') : null;
+  if (text === null) process.stderr.write(`scaling: ${path.relative(process.cwd(), benchFile)} not found; every cost figure is an assumption\n`);
+  const runs = text === null ? {} : parseBenchRuns(text);
+  const facts = readRepoFacts(readRepoFile);
+  const main = inputsWithOptions(runs, facts, batching, options);
+  const other = inputsWithOptions(runs, facts, batching === 'visitor' ? 'spread' : 'visitor', options);
+  const report = buildReport(runs, main, other);
+
+  console.log(`edgepulse scaling plan: ${fmt(main.eventsPerSec)} events/s, ${main.eventsPerRequest} events/request, ${SHAPE[batching]}, ${fmt(main.viewers)} viewers, Durable Objects planned at ${pct(main.utilisation)} of their limits\n`);
+  for (const section of report.sections) console.log(`${renderText(section)}\n`);
+  if (flags['write-doc'] === true) {
+    const doc = readFileSync(DOC_FILE, 'utf8');
+    writeFileSync(DOC_FILE, writeGeneratedBlocks(doc, report.sections));
+    process.stderr.write(`scaling: rewrote the generated tables of ${path.relative(process.cwd(), DOC_FILE)}\n`);
   }
-  if (flags['live-push'] !== undefined) {
-    if (flags['live-push'] !== 'per-call' && flags['live-push'] !== 'tick') throw new Error('--live-push must be per-call or tick');
-    inputs.current.livePush = flags['live-push'];
-    inputs.current.livePushSource = '--live-push';
-  }
-  if (flags.batching !== undefined) {
-    if (flags.batching !== 'visitor' && flags.batching !== 'spread') throw new Error('--batching must be visitor or spread');
-    inputs.batching = flags.batching;
-  }
-  const plan = computePlan(inputs);
-  const sensitivity = [1, 10, 100, 1000].map((b) => computePlan({ ...inputs, eventsPerRequest: b }));
-  console.log(renderPlan(plan, sensitivity));
-  console.log(JSON.stringify(summary(plan, sensitivity)));
+  console.log(JSON.stringify(report.json));
 }
 
-if (import.meta.main) main();
+if (import.meta.main) {
+  try {
+    main();
+  } catch (error) {
+    // Bad flags or a doc without its markers: say so, without a stack trace.
+    process.stderr.write(`scaling: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  }
+}
