@@ -134,12 +134,16 @@ export class DedupSet {
     this.used++;
   }
 
-  /** Drops entries seen before `cutoffSec` and resizes so the live ones fill 3/8 of the table. */
+  /**
+   * Drops entries seen before `cutoffSec` and resizes to the smallest power of two the live ones fill at most
+   * half of (so a full table doubles: load stays in [3/8, 3/4)). Not "(live + 1) x 8/3": at the 3/4 threshold
+   * that lands one slot above a power of two and quadrupled the table (50 B per id instead of 16-32).
+   */
   private rebuild(cutoffSec: number): void {
     const { hi, lo, at } = this;
     let live = 0;
     for (let i = 0; i < at.length; i++) if ((at[i] ?? 0) !== 0 && (at[i] ?? 0) >= cutoffSec) live++;
-    const size = tableSize(Math.ceil(((live + 1) * 8) / 3));
+    const size = tableSize(live * 2 + 1);
     this.hi = new Uint32Array(size);
     this.lo = new Uint32Array(size);
     this.at = new Uint32Array(size);
