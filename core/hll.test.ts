@@ -8,6 +8,7 @@ import {
   MAX_PRECISION,
   MIN_PRECISION,
   crc32,
+  sparseEntry,
 } from './hll.ts';
 
 /** xoshiro128** seeded through splitmix32: independent uniform 32-bit words. */
@@ -330,6 +331,44 @@ describe('HyperLogLog merge', () => {
     const e = d.clone();
     for (let i = 0; i < 50_000; i++) e.add(`e${i}`);
     expect(e.equals(d)).toBe(false);
+  });
+});
+
+describe('HyperLogLog from sparse entries', () => {
+  /** The entries a caller keeps for `n` hashes: one per index, the highest rank (as the sketch keeps them). */
+  function entriesOf(seed: number, n: number): { entries: number[]; hashes: Array<[number, number]> } {
+    const rng = makeRng(seed);
+    const byIndex = new Map<number, number>();
+    const hashes: Array<[number, number]> = [];
+    for (let i = 0; i < n; i++) {
+      const hash: [number, number] = [rng(), rng()];
+      hashes.push(hash);
+      const e = sparseEntry(hash[0], hash[1]);
+      if ((byIndex.get(e >>> 6) ?? 0) < e) byIndex.set(e >>> 6, e);
+    }
+    return { entries: [...byIndex.values()], hashes };
+  }
+
+  it('builds, and serializes without building, the sketch of the hashes the entries came from', () => {
+    for (const [p, n] of [[12, 0], [12, 1], [12, 4], [12, 700], [12, 5000], [4, 3], [18, 100]] as const) {
+      const { entries, hashes } = entriesOf(p * 1000 + n, n);
+      const direct = new HyperLogLog({ precision: p });
+      for (const [hi, lo] of hashes) direct.addHash(hi, lo);
+      const built = HyperLogLog.fromSparseEntries(entries, p);
+      expect(built.equals(direct)).toBe(true);
+      expect(built.serialize()).toEqual(direct.serialize());
+      expect(HyperLogLog.serializeSparseEntries(entries, p)).toEqual(direct.serialize());
+      // Any order of the entries.
+      expect(HyperLogLog.serializeSparseEntries([...entries].reverse(), p)).toEqual(direct.serialize());
+    }
+  });
+
+  it('keeps the higher rank of an index, as addHash does', () => {
+    const low = (5 << 6) | 3;
+    const high = (5 << 6) | 9;
+    expect(HyperLogLog.fromSparseEntries([low, high], 12).equals(HyperLogLog.fromSparseEntries([high], 12))).toBe(true);
+    expect(() => HyperLogLog.serializeSparseEntries([low, high], 12)).toThrow(RangeError);
+    expect(() => HyperLogLog.serializeSparseEntries([0], 12)).toThrow(RangeError);
   });
 });
 

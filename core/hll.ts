@@ -143,8 +143,13 @@ function tau(x: number): number {
   }
 }
 
-/** Sparse entry of a 64-bit hash: (top 25 bits << 6) | rank of the next 39 bits. */
-function sparseEntry(hi: number, lo: number): number {
+/**
+ * Sparse entry of a 64-bit hash: (top 25 bits << 6) | rank of the next 39 bits,
+ * in 1 .. 2^31 - 1. Of two entries with the same index (entry >>> 6) a sketch
+ * keeps the higher rank (entry & 63). Lets a caller hold a few entries itself
+ * before it needs a sketch (see fromSparseEntries, serializeSparseEntries).
+ */
+export function sparseEntry(hi: number, lo: number): number {
   const w = hi << SPARSE_PRECISION;
   const rank = w !== 0 ? Math.clz32(w) + 1 : 33 - SPARSE_PRECISION + Math.clz32(lo);
   return ((hi >>> (32 - SPARSE_PRECISION)) << 6) | rank;
@@ -440,47 +445,44 @@ export class HyperLogLog {
     return size;
   }
 
-  /** Compact binary form (see the format in the module comment). Deterministic. */
-  serialize(): Uint8Array {
+  /** Compact binary form (see the format in the module comment). Deterministic; the bytes own their whole buffer. */
+  serialize(): Uint8Array<ArrayBuffer> {
     const regs = this.#regs;
-    let out: Uint8Array;
+    if (regs === null) return serializeSparse(this.#sortedEntries(), this.precision);
+    const out = new Uint8Array(FRAME_BYTES + ((3 * regs.length) >>> 2));
+    out[2] = REPR_DENSE;
     let pos = 3;
-    if (regs !== null) {
-      out = new Uint8Array(FRAME_BYTES + ((3 * regs.length) >>> 2));
-      out[2] = REPR_DENSE;
-      for (let i = 0; i < regs.length; i += 4) {
-        const bits = (regs[i] ?? 0) | ((regs[i + 1] ?? 0) << 6) | ((regs[i + 2] ?? 0) << 12) | ((regs[i + 3] ?? 0) << 18);
-        out[pos] = bits & 0xff;
-        out[pos + 1] = (bits >>> 8) & 0xff;
-        out[pos + 2] = bits >>> 16;
-        pos += 3;
-      }
-    } else {
-      const entries = this.#sortedEntries();
-      let size = FRAME_BYTES + varintSize(entries.length);
-      for (let i = 0, prev = 0; i < entries.length; i++) {
-        const e = entries[i] ?? 0;
-        size += varintSize(e - prev);
-        prev = e;
-      }
-      out = new Uint8Array(size);
-      out[2] = REPR_SPARSE;
-      pos = writeVarint(out, pos, entries.length);
-      let prev = 0;
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] ?? 0;
-        pos = writeVarint(out, pos, e - prev);
-        prev = e;
-      }
+    for (let i = 0; i < regs.length; i += 4) {
+      const bits = (regs[i] ?? 0) | ((regs[i + 1] ?? 0) << 6) | ((regs[i + 2] ?? 0) << 12) | ((regs[i + 3] ?? 0) << 18);
+      out[pos] = bits & 0xff;
+      out[pos + 1] = (bits >>> 8) & 0xff;
+      out[pos + 2] = bits >>> 16;
+      pos += 3;
     }
-    out[0] = FORMAT_VERSION;
-    out[1] = this.precision;
-    const crc = crc32(out.subarray(0, pos));
-    out[pos] = crc & 0xff;
-    out[pos + 1] = (crc >>> 8) & 0xff;
-    out[pos + 2] = (crc >>> 16) & 0xff;
-    out[pos + 3] = crc >>> 24;
-    return out;
+    return frame(out, pos, this.precision);
+  }
+
+
+  /**
+   * The sketch whose sparse entries are `entries` (sparseEntry values, at most
+   * one per index): equal to the sketch of the hashes they came from.
+   */
+  static fromSparseEntries(entries: ArrayLike<number>, precision: number = DEFAULT_PRECISION): HyperLogLog {
+    const hll = new HyperLogLog({ precision, sparse: true });
+    for (let i = 0; i < entries.length; i++) hll.#insertEntry(entries[i] ?? 0);
+    return hll;
+  }
+
+  /** fromSparseEntries(entries, precision).serialize(), without building the sketch (entries as there). */
+  static serializeSparseEntries(entries: ArrayLike<number>, precision: number = DEFAULT_PRECISION): Uint8Array<ArrayBuffer> {
+    checkPrecision(precision);
+    if (entries.length > sparseLimitFor(precision)) return HyperLogLog.fromSparseEntries(entries, precision).serialize();
+    const sorted = Uint32Array.from(entries).sort();
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i] ?? 0;
+      if (e === 0 || (i > 0 && e >>> 6 === (sorted[i - 1] ?? 0) >>> 6)) throw new RangeError('sparse entries must be non-zero, one per index');
+    }
+    return serializeSparse(sorted, precision);
   }
 
   /** Parses `serialize()` output; throws HyperLogLogFormatError on any malformed input. */
@@ -663,6 +665,38 @@ export class HyperLogLog {
     }
     return out.sort();
   }
+}
+
+/** The sparse form of the format: strictly increasing entries, delta-encoded. */
+function serializeSparse(entries: Uint32Array, precision: number): Uint8Array<ArrayBuffer> {
+  let size = FRAME_BYTES + varintSize(entries.length);
+  for (let i = 0, prev = 0; i < entries.length; i++) {
+    const e = entries[i] ?? 0;
+    size += varintSize(e - prev);
+    prev = e;
+  }
+  const out = new Uint8Array(size);
+  out[2] = REPR_SPARSE;
+  let pos = writeVarint(out, 3, entries.length);
+  let prev = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] ?? 0;
+    pos = writeVarint(out, pos, e - prev);
+    prev = e;
+  }
+  return frame(out, pos, precision);
+}
+
+/** Writes the header and the CRC of the `pos` bytes before it. */
+function frame(out: Uint8Array<ArrayBuffer>, pos: number, precision: number): Uint8Array<ArrayBuffer> {
+  out[0] = FORMAT_VERSION;
+  out[1] = precision;
+  const crc = crc32(out.subarray(0, pos));
+  out[pos] = crc & 0xff;
+  out[pos + 1] = (crc >>> 8) & 0xff;
+  out[pos + 2] = (crc >>> 16) & 0xff;
+  out[pos + 3] = crc >>> 24;
+  return out;
 }
 
 function writeVarint(out: Uint8Array, pos: number, v: number): number {
