@@ -141,23 +141,37 @@ export class MemoryAdmittedValues implements AdmittedValues {
 /** A governed dimension set and its canonical key. */
 export interface GovernedKey extends GovernedDimensions {
   dimsKey: string;
+  /**
+   * This key's number in its window's cache (dense from 0), or -1 when uncached:
+   * lets a consumer keep per-key data in an array rather than a map by dimsKey.
+   * Keys of different windows share numbers and one dims key can have several,
+   * so a consumer checks the dims key of what it finds.
+   */
+  slot: number;
 }
+
+const NO_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * One step of the cache's trie. Events of a project nearly always list the
  * same dimensions in the same order, so a node branches on one dimension
  * (the first one seen there) by value alone: one map lookup per dimension.
- * Other dimensions at that position go through `others`.
+ * Other dimensions at that position go through `others`. A node is also the
+ * key of the dimension set that ends at it (once `isKey`): one object, so the
+ * key an event finds is the node the walk just read, not another memory access.
  */
-interface TrieNode {
-  dimension: string | null;
-  byValue: Map<string, TrieNode> | null;
-  others: Map<string, Map<string, TrieNode>> | null;
-  out: GovernedKey | null;
+class TrieNode implements GovernedKey {
+  dimension: string | null = null;
+  byValue: Map<string, TrieNode> | null = null;
+  others: Map<string, Map<string, TrieNode>> | null = null;
+  isKey = false;
+  dimsKey = '';
+  slot = -1;
+  dimensions: Readonly<Record<string, string>> = NO_DIMENSIONS;
+  folded: string[] = NONE;
+  dropped: string[] = NONE;
 }
-function newNode(): TrieNode {
-  return { dimension: null, byValue: null, others: null, out: null };
-}
+
 /** The children of `node` for `dimension`, if there are any. */
 function existingBranch(node: TrieNode, dimension: string): Map<string, TrieNode> | undefined {
   return node.dimension === dimension && node.byValue !== null ? node.byValue : node.others?.get(dimension);
@@ -220,7 +234,7 @@ export class GovernedKeyCache {
       // Evict the oldest window (insertion order) when full.
       const oldest = this.windows.keys().next();
       if (this.windows.size >= MAX_CACHED_WINDOWS && oldest.done !== true) this.windows.delete(oldest.value);
-      cache = { root: newNode(), size: 0 };
+      cache = { root: new TrieNode(), size: 0 };
       this.windows.set(windowStart, cache);
     }
     this.lastWindow = windowStart;
@@ -240,19 +254,26 @@ export class GovernedKeyCache {
           known = false;
           break;
         }
-        child = newNode();
+        child = new TrieNode();
         byValue.set(value, child);
       }
       node = child;
     }
-    if (known && node.out !== null) return node.out;
+    if (known && node.isKey) return node;
     const governed = governDimensions(windowStart, dimensions, policy, admitted);
-    const out: GovernedKey = { ...governed, dimsKey: this.canonicalKey(governed.dimensions) };
-    if (known && !full) {
-      node.out = out;
+    const cached = known && !full;
+    // Uncached answers are nodes too, so callers see one object shape.
+    const key = cached ? node : new TrieNode();
+    key.dimensions = governed.dimensions;
+    key.folded = governed.folded;
+    key.dropped = governed.dropped;
+    key.dimsKey = this.canonicalKey(governed.dimensions);
+    if (cached) {
+      key.isKey = true;
+      key.slot = cache.size;
       cache.size++;
     }
-    return out;
+    return key;
   }
 
   clear(): void {
