@@ -3,6 +3,7 @@ import { readAggregationConfig } from './aggregation-config.ts';
 import { compilePolicy, MemoryAdmittedValues } from './cardinality.ts';
 import type { ValidEvent } from './events.ts';
 import { collectBatch, isBot, newKeyCache, type CollectOptions } from './ingest-batch.ts';
+import { PaneCache } from './pane-store.ts';
 
 const NOW = Date.UTC(2026, 0, 1, 10, 0, 30);
 
@@ -20,12 +21,14 @@ function options(overrides: Partial<CollectOptions> = {}): CollectOptions {
     admitted: new MemoryAdmittedValues(),
     keys: newKeyCache(),
     markSeen: (id) => !seen.has(id) && Boolean(seen.add(id)),
+    panes: new PaneCache(1000),
     ...overrides,
   };
 }
 
 describe('collectBatch', () => {
   it('skips duplicates, governs dimensions, separates bots and counts everything', () => {
+    const panes = new PaneCache(1000);
     const dup = ev({ eventId: 'same' });
     const batch = collectBatch(
       [
@@ -36,7 +39,7 @@ describe('collectBatch', () => {
         ev({ timestampMs: NOW - 3 * 60_000 }),
       ],
       4,
-      options(),
+      options({ panes }),
     );
     expect(batch.counters).toEqual({ accepted: 4, duplicates: 1, late: 1, bots: 1, foldedEvents: 1, droppedDimensionEvents: 1, rejectedTooOld: 4 });
     expect(batch.governance.map((g) => [g.reason, g.dimension, g.events]).sort()).toEqual([
@@ -52,6 +55,14 @@ describe('collectBatch', () => {
     expect(raw.find((row) => row.event_id === 'bot-1')).toMatchObject({ bot: 1, user_id: 'bot-1' });
     expect(raw.filter((row) => row.late === 1)).toHaveLength(1);
     expect(batch.maxEventTimeMs).toBe(NOW);
+    // One row per (pane, type, governed dims): the duplicate is not in it, the bot counts apart.
+    expect(panes.applyBatch().newlyUnsealed).toBe(3);
+    const rows = panes.dirtyRows().map((r) => [r.pane_start, r.dims_key, r.events, r.bot_events, r.late_events]).sort();
+    expect(rows).toEqual([
+      [NOW - 3 * 60_000, 'country=DE', 1, 0, 1],
+      [NOW, 'country=DE', 1, 1, 0],
+      [NOW, 'country=__other__', 1, 0, 0],
+    ]);
   });
 
   it('writes no raw rows unless RAW_EVENTS=1', () => {

@@ -1,14 +1,17 @@
 /**
- * What one ingest request changes, computed without storage: dedup decisions
- * come from a callback, admitted dimension values from an AdmittedValues.
- * The shard then writes the result in one transaction (one row per group).
+ * What one ingest request changes: dedup decisions come from a callback,
+ * admitted dimension values from an AdmittedValues, and the pane rows the
+ * events count into from a PaneCache (whose misses read storage). The batch
+ * is left open in the cache: the caller folds it into the rows with
+ * PaneCache.applyBatch.
  */
 import type { AggregationConfig } from './aggregation-config.ts';
 import { GovernedKeyCache, type AdmittedValues, type CompiledPolicy } from './cardinality.ts';
 import type { ValidEvent } from './events.ts';
 import type { ShardEvent } from './shard-events.ts';
 import { fastDimensionsKey } from './dims-key.ts';
-import { BatchAccumulator, minuteStartOf } from './panes.ts';
+import type { PaneCache } from './pane-store.ts';
+import { minuteStartOf } from './panes.ts';
 import { clickHouseDateTime64, type GovernanceReason, type RawLandingRow } from './rollup-rows.ts';
 import { emptyCounters, type ShardCounters } from './shard-health.ts';
 import { windowStartOf } from './windows.ts';
@@ -31,10 +34,11 @@ export interface CollectOptions {
   keys: GovernedKeyCache;
   /** Records the id; false when it was already seen within the horizon. */
   markSeen: (eventId: string) => boolean;
+  /** The pane rows: each event counts into its row's batch delta here (PaneCache.add). */
+  panes: PaneCache;
 }
 
 export interface CollectedBatch {
-  accumulator: BatchAccumulator;
   governance: GovernanceEntry[];
   /** Raw rows per seal window (empty unless RAW_EVENTS=1). */
   raw: Map<number, RawLandingRow[]>;
@@ -49,7 +53,8 @@ export function newKeyCache(): GovernedKeyCache {
 
 export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: number | undefined, options: CollectOptions): CollectedBatch {
   const { config, nowMs, identity, policy, admitted } = options;
-  const accumulator = new BatchAccumulator(config, nowMs);
+  const panes = options.panes;
+  panes.startBatch(config, nowMs);
   const governance = new Map<string, GovernanceEntry>();
   const bump = (windowStart: number, reason: GovernanceReason, dimension: string, count: number): void => {
     const key = `${windowStart}\u0000${reason}\u0000${dimension}`;
@@ -67,18 +72,23 @@ export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: numb
       continue;
     }
     counters.accepted++;
-    const sealWindow = windowStartOf(event.timestampMs, config.windowMs);
     const governed = options.keys.govern(minuteStartOf(event.timestampMs), event.dimensions, policy, admitted);
-    for (const dimension of governed.folded) bump(sealWindow, 'folded', dimension, 1);
-    for (const dimension of governed.dropped) bump(sealWindow, 'undeclared', dimension, 1);
-    if (governed.folded.length > 0) counters.foldedEvents++;
-    if (governed.dropped.length > 0) counters.droppedDimensionEvents++;
+    if (governed.folded.length > 0 || governed.dropped.length > 0) {
+      const sealWindow = windowStartOf(event.timestampMs, config.windowMs);
+      for (const dimension of governed.folded) bump(sealWindow, 'folded', dimension, 1);
+      for (const dimension of governed.dropped) bump(sealWindow, 'undeclared', dimension, 1);
+      if (governed.folded.length > 0) counters.foldedEvents++;
+      if (governed.dropped.length > 0) counters.droppedDimensionEvents++;
+    }
     const dimsKey = governed.dimsKey;
     const bot = isBot(event);
     const userKey = event.userId ?? event.eventId;
-    const late = accumulator.add({ eventType: event.eventType, timestampMs: event.timestampMs, value: event.value, userKey, dimsKey, bot });
+    const late = panes.add(event.eventType, event.timestampMs, event.value, userKey, dimsKey, governed.slot, bot);
+    if (late) counters.late++;
+    if (bot) counters.bots++;
     if (maxEventTimeMs === null || event.timestampMs > maxEventTimeMs) maxEventTimeMs = event.timestampMs;
     if (config.rawEvents) {
+      const sealWindow = windowStartOf(event.timestampMs, config.windowMs);
       const geo = event.geo;
       const rows = raw.get(sealWindow) ?? [];
       rows.push({
@@ -103,13 +113,11 @@ export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: numb
       raw.set(sealWindow, rows);
     }
   }
-  counters.late = accumulator.late;
-  counters.bots = accumulator.bots;
   if (rejectedTooOld !== undefined && Number.isInteger(rejectedTooOld) && rejectedTooOld > 0) {
     counters.rejectedTooOld = rejectedTooOld;
     bump(windowStartOf(nowMs, config.windowMs), 'too_old', '', rejectedTooOld);
   }
-  return { accumulator, governance: [...governance.values()], raw, counters, maxEventTimeMs };
+  return { governance: [...governance.values()], raw, counters, maxEventTimeMs };
 }
 
 /** The enriching edge flags bots (EnrichedEventFields); until it does, nothing is a bot. */

@@ -1,49 +1,270 @@
 import { describe, expect, it } from 'vitest';
 import { HyperLogLog } from './hll.ts';
-import { mergeIntoPane, paneValues, unsealedPart, UPSERT_PANE_SQL, withinBytes } from './pane-store.ts';
-import { BatchAccumulator, type GroupDelta } from './panes.ts';
+import { PaneCache, paneValues, unsealedPart, UPSERT_PANE_SQL, withinBytes, type PaneRecord, type StoredPanes } from './pane-store.ts';
+import { USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
 
-function delta(users: string[], overrides: Partial<GroupDelta> = {}): GroupDelta {
-  const batch = new BatchAccumulator({ paneMs: 1000, windowMs: 1000, allowedLatenessMs: 0 }, 0);
-  for (const user of users) batch.add({ eventType: 'e', timestampMs: 5000, value: 2, userKey: user, dimsKey: 'k=v', bot: false });
-  const group = batch.groups[0] ?? { paneStart: 5000, eventType: 'e', dimsKey: 'k=v', events: 0, valueSum: 0, botEvents: 0, botValueSum: 0, lateEvents: 0, userHashes: [] };
-  return { ...group, ...overrides };
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 1, 10, 0, 0);
+const timing: PaneTiming = { paneMs: 10_000, windowMs: MIN, allowedLatenessMs: MIN };
+
+interface TestEvent {
+  eventType: string;
+  timestampMs: number;
+  value: number;
+  userKey: string;
+  dimsKey: string;
+  dimsSlot: number;
+  bot: boolean;
 }
 
-describe('mergeIntoPane', () => {
-  it('starts a row, then grows totals, unsealed changes and the user sketch', () => {
-    const first = mergeIntoPane(undefined, delta(['a', 'b']));
-    expect(first).toMatchObject({ pane_start: 5000, events: 2, value_sum: 4, u_events: 2, u_value_sum: 4, unsealed: 1 });
-    const sealed = { ...first, u_events: 0, u_value_sum: 0, unsealed: 0 };
-    const second = mergeIntoPane(sealed, delta(['b', 'c']));
-    expect(second).toMatchObject({ events: 4, value_sum: 8, u_events: 2, u_value_sum: 4, unsealed: 1 });
-    expect(HyperLogLog.deserialize(new Uint8Array(second.users ?? new ArrayBuffer(0))).count()).toBe(3);
+function event(overrides: Partial<TestEvent> = {}): TestEvent {
+  return { eventType: 'click', timestampMs: T0 + 5_000, value: 1, userKey: 'u1', dimsKey: 'country=DE', dimsSlot: -1, bot: false, ...overrides };
+}
+
+/** One batch arriving at `nowMs`, folded into `panes`. */
+function batch(panes: PaneCache, events: TestEvent[], nowMs = T0 + 6_000) {
+  panes.startBatch(timing, nowMs);
+  const late = events.map((e) => panes.add(e.eventType, e.timestampMs, e.value, e.userKey, e.dimsKey, e.dimsSlot, e.bot));
+  return { late, applied: panes.applyBatch() };
+}
+
+function row(panes: PaneCache, paneStart = T0, eventType = 'click', dimsKey = 'country=DE'): PaneRecord {
+  const found = panes.find(paneStart, eventType, dimsKey);
+  if (found === undefined) throw new Error(`no row ${paneStart} ${eventType} ${dimsKey}`);
+  return found;
+}
+
+function usersOf(record: PaneRecord): HyperLogLog | null {
+  return record.users === null ? null : HyperLogLog.deserialize(new Uint8Array(record.users));
+}
+
+function sketchOf(...users: string[]): HyperLogLog {
+  const sketch = new HyperLogLog({ precision: USER_SKETCH_PRECISION });
+  for (const user of users) sketch.add(user);
+  return sketch;
+}
+
+function storedRow(overrides: Partial<PaneRecord> = {}): PaneRecord {
+  const bytes = sketchOf('a').serialize();
+  const users = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(users).set(bytes);
+  return {
+    pane_start: T0, event_type: 'click', dims_key: 'country=DE', events: 5, value_sum: 10, bot_events: 1, bot_value_sum: 3, late_events: 0,
+    users, u_events: 0, u_value_sum: 0, u_bot_events: 0, u_bot_value_sum: 0, u_late_events: 0, unsealed: 0, ...overrides,
+  };
+}
+
+describe('PaneCache batches', () => {
+  it('folds events into one change per (pane, event type, dims)', () => {
+    const panes = new PaneCache(1000);
+    const { applied } = batch(panes, [
+      event({ value: 2 }),
+      event({ value: 3, userKey: 'u2', timestampMs: T0 + 9_999 }),
+      event({ timestampMs: T0 + 10_000 }),
+      event({ dimsKey: 'country=US' }),
+      event({ eventType: 'view' }),
+    ]);
+    expect(applied.partials).toHaveLength(4);
+    expect(applied.newlyUnsealed).toBe(4);
+    expect(applied.earliestCloseMs).toBe(T0 + 2 * MIN);
+    expect(row(panes)).toMatchObject({ pane_start: T0, events: 2, value_sum: 5, u_events: 2, u_value_sum: 5, bot_events: 0, late_events: 0, unsealed: 1 });
+    expect(row(panes, T0 + 10_000).events).toBe(1);
+    // Each human event's user joined the row's users, hashed as HyperLogLog#add hashes it.
+    expect(usersOf(row(panes))?.equals(sketchOf('u1', 'u2'))).toBe(true);
+    expect(panes.dirtyCount).toBe(4);
   });
 
-  it('keeps the stored sketch bytes when no user is new, and none for bot-only groups', () => {
-    const first = mergeIntoPane(undefined, delta(['a']));
-    expect(mergeIntoPane(first, delta(['a'])).users).toBe(first.users);
-    expect(mergeIntoPane(undefined, delta([], { events: 0, botEvents: 3, userHashes: [] })).users).toBeNull();
+  it('counts bots apart, keeps them out of the users and out of the live partials', () => {
+    const panes = new PaneCache(1000);
+    const { applied } = batch(panes, [event({ bot: true, value: 7, userKey: 'bot' }), event(), event({ bot: true, dimsKey: 'country=FR' })]);
+    expect(row(panes)).toMatchObject({ events: 1, value_sum: 1, bot_events: 1, bot_value_sum: 7 });
+    expect(usersOf(row(panes))?.equals(sketchOf('u1'))).toBe(true);
+    expect(row(panes, T0, 'click', 'country=FR')).toMatchObject({ events: 0, bot_events: 1, users: null });
+    expect(applied.partials).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 }]);
+  });
+
+  it('keeps event types apart however many a pane has, and in any order', () => {
+    const panes = new PaneCache(1000);
+    const types = Array.from({ length: 40 }, (_, i) => `type_${i}`);
+    const events: TestEvent[] = [];
+    for (let round = 0; round < 3; round++) for (const eventType of round === 1 ? [...types].reverse() : types) events.push(event({ eventType: `${eventType}` }));
+    expect(batch(panes, events).applied.partials).toHaveLength(40);
+    for (const eventType of types) expect(row(panes, T0, eventType).events).toBe(3);
+  });
+
+  it('marks and counts late events per row', () => {
+    const panes = new PaneCache(1000);
+    const { late } = batch(panes, [event(), event({ timestampMs: T0 + 2 * MIN + 1 })], T0 + 3 * MIN);
+    expect(late).toEqual([true, false]);
+    expect(row(panes)).toMatchObject({ late_events: 1, u_late_events: 1 });
+  });
+
+  it('starts each batch from a zero delta and adds a group sum to the row as one number', () => {
+    const panes = new PaneCache(1000);
+    expect(batch(panes, [event({ value: 0.1 })]).applied.newlyUnsealed).toBe(1);
+    const second = batch(panes, [event({ value: 0.2, userKey: 'u2' }), event({ value: 0.2 })]);
+    expect(second.applied.newlyUnsealed).toBe(0);
+    expect(second.applied.partials).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 3, valueSum: 0.1 + (0.2 + 0.2) }]);
+    expect(row(panes)).toMatchObject({ events: 3, value_sum: 0.1 + (0.2 + 0.2), u_events: 3 });
+  });
+
+  it('grows totals and unsealed changes again after sealing reset them in storage', () => {
+    const stored: StoredPanes = { hasAnyRow: () => true, load: () => storedRow({ events: 2, value_sum: 4, u_events: 0, unsealed: 0 }) };
+    const panes = new PaneCache(1000, stored);
+    const { applied } = batch(panes, [event({ userKey: 'b', value: 2 }), event({ userKey: 'c', value: 2 })]);
+    expect(applied.newlyUnsealed).toBe(1);
+    const record = row(panes);
+    expect(record).toMatchObject({ events: 4, value_sum: 8, u_events: 2, u_value_sum: 4, unsealed: 1 });
+    expect(usersOf(record)?.equals(sketchOf('a', 'b', 'c'))).toBe(true);
+  });
+
+  it('keeps the users identical to a sketch of the same hashes at every size, inline or not, across checkpoints', () => {
+    const panes = new PaneCache(1000);
+    const users: string[] = [];
+    for (let n = 1; n <= 12; n++) {
+      users.push(`user-${n}`);
+      // Each user twice: a repeat changes nothing.
+      batch(panes, [event({ userKey: `user-${n}` }), event({ userKey: `user-${n}` })]);
+      const expected = sketchOf(...users);
+      const record = row(panes);
+      expect(usersOf(record)?.equals(expected)).toBe(true);
+      expect(new Uint8Array(record.users ?? new ArrayBuffer(0))).toEqual(expected.serialize());
+      if (n % 3 === 0) {
+        const [written] = panes.dirtyRows();
+        expect(new Uint8Array(written?.users ?? new ArrayBuffer(0))).toEqual(expected.serialize());
+        panes.markClean();
+      }
+    }
+  });
+
+  it('keeps the stored users bytes when no user is new, and none for bot-only rows', () => {
+    const panes = new PaneCache(1000);
+    batch(panes, [event()]);
+    const [first] = panes.dirtyRows();
+    panes.markClean();
+    batch(panes, [event()]);
+    const [again] = panes.dirtyRows();
+    expect(again?.users).toBe(first?.users);
+    const bots = new PaneCache(1000);
+    batch(bots, [event({ bot: true }), event({ bot: true })]);
+    expect(bots.dirtyRows()[0]).toMatchObject({ bot_events: 2, users: null });
+  });
+
+  it('refuses an event outside a batch and a batch over an unapplied one', () => {
+    const panes = new PaneCache(1000);
+    expect(() => panes.add('click', T0, 1, 'u', 'k=v', -1, false)).toThrow(/startBatch/);
+    panes.startBatch(timing, T0);
+    expect(() => panes.startBatch(timing, T0)).toThrow(/not applied/);
+    panes.clear();
+    expect(() => panes.startBatch(timing, T0)).not.toThrow();
   });
 
   it('binds one value per column', () => {
-    expect(paneValues(mergeIntoPane(undefined, delta(['a'])))).toHaveLength((UPSERT_PANE_SQL.match(/\?/g) ?? []).length);
+    const panes = new PaneCache(1000);
+    batch(panes, [event()]);
+    expect(paneValues(row(panes))).toHaveLength((UPSERT_PANE_SQL.match(/\?/g) ?? []).length);
+  });
+});
+
+describe('PaneCache lookups', () => {
+  it('finds a row by its slot, and a slot another dims key took never returns the wrong row', () => {
+    const panes = new PaneCache(1000);
+    batch(panes, [
+      event({ dimsKey: 'a=1', dimsSlot: 0 }),
+      event({ dimsKey: 'a=1', dimsSlot: 0 }),
+      event({ dimsKey: 'b=2', dimsSlot: 0 }),
+      // The same dims key under another slot (another window's key), or none, is the same row.
+      event({ dimsKey: 'a=1', dimsSlot: 7 }),
+      event({ dimsKey: 'a=1', dimsSlot: -1 }),
+      event({ dimsKey: 'b=2', dimsSlot: 7 }),
+      // Slots are per pane start and event type.
+      event({ dimsKey: 'a=1', dimsSlot: 0, eventType: 'view' }),
+      event({ dimsKey: 'a=1', dimsSlot: 0, timestampMs: T0 + 15_000 }),
+    ]);
+    expect(row(panes, T0, 'click', 'a=1').events).toBe(4);
+    expect(row(panes, T0, 'click', 'b=2').events).toBe(2);
+    expect(row(panes, T0, 'view', 'a=1').events).toBe(1);
+    expect(row(panes, T0 + 10_000, 'click', 'a=1').events).toBe(1);
+    expect(panes.size).toBe(4);
+  });
+
+  it('loads a stored row once, asks about a pane start once, and reads nothing for a start storage does not have', () => {
+    const asked: number[] = [];
+    let loads = 0;
+    const stored: StoredPanes = {
+      hasAnyRow: (paneStart) => {
+        asked.push(paneStart);
+        return paneStart === T0;
+      },
+      load: (paneStart, eventType, dimsKey) => {
+        loads++;
+        return paneStart === T0 && eventType === 'click' && dimsKey === 'country=DE' ? storedRow() : undefined;
+      },
+    };
+    const panes = new PaneCache(1000, stored);
+    batch(panes, [event({ userKey: 'a', value: 2 }), event({ userKey: 'b', value: 2 })]);
+    batch(panes, [event({ userKey: 'c', value: 2 })]);
+    expect(loads).toBe(1);
+    const record = row(panes);
+    expect(record).toMatchObject({ events: 8, value_sum: 16, bot_events: 1, u_events: 3, unsealed: 1 });
+    // The stored users held 'a': two new ones.
+    expect(usersOf(record)?.equals(sketchOf('a', 'b', 'c'))).toBe(true);
+    batch(panes, [event({ timestampMs: T0 + 15_000 })]);
+    expect(loads).toBe(1);
+    expect(asked).toEqual([T0, T0 + 10_000]);
+  });
+
+  it('keeps dirty rows until they are clean, then trims the oldest pane starts and reuses their rows', () => {
+    const panes = new PaneCache(1);
+    batch(panes, [event(), event({ timestampMs: T0 + 15_000 })]);
+    expect(panes.dirtyCount).toBe(2);
+    panes.trim();
+    expect(panes.size).toBe(2);
+    expect(() => panes.dropBefore(T0 + 20_000)).toThrow(/dirty/);
+    panes.dirtyRows();
+    panes.markClean();
+    expect(panes.dirtyCount).toBe(0);
+    panes.trim();
+    expect(panes.size).toBe(1);
+    expect(panes.find(T0, 'click', 'country=DE')).toBeUndefined();
+    // The newer start stayed: its row is found again, not started anew.
+    batch(panes, [event({ timestampMs: T0 + 15_000, userKey: 'u2' })]);
+    expect(row(panes, T0 + 10_000)).toMatchObject({ events: 2 });
+    // A row of a dropped start comes back empty, whatever slot it reuses.
+    batch(panes, [event({ userKey: 'u3' })]);
+    expect(row(panes)).toMatchObject({ events: 1, u_events: 1 });
+    expect(usersOf(row(panes))?.equals(sketchOf('u3'))).toBe(true);
+  });
+
+  it('forgets everything on clear, and finds no stale row through the previous lookup', () => {
+    const panes = new PaneCache(1000);
+    batch(panes, [event()]);
+    panes.clear();
+    expect(panes.size).toBe(0);
+    expect(panes.dirtyCount).toBe(0);
+    batch(panes, [event({ userKey: 'u2' })]);
+    expect(row(panes)).toMatchObject({ events: 1 });
+    expect(usersOf(row(panes))?.equals(sketchOf('u2'))).toBe(true);
   });
 });
 
 describe('sealing a pane row', () => {
   it('sends the unsealed changes with the whole sketch', () => {
-    const row = { ...mergeIntoPane(undefined, delta(['a', 'b'])), events: 10, u_events: 2 };
-    const part = unsealedPart(row);
-    expect(part).toMatchObject({ paneStart: 5000, events: 2, valueSum: 4 });
+    const panes = new PaneCache(1000);
+    batch(panes, [event({ userKey: 'a', value: 2 }), event({ userKey: 'b', value: 2 })]);
+    const record = { ...row(panes), events: 10, u_events: 2 };
+    const part = unsealedPart(record);
+    expect(part).toMatchObject({ paneStart: T0, events: 2, valueSum: 4 });
     expect(part.users?.count()).toBe(2);
   });
 
   it('caps a batch by sketch bytes, keeping at least one row', () => {
-    const row = mergeIntoPane(undefined, delta(['a', 'b', 'c']));
-    const size = row.users?.byteLength ?? 0;
-    expect(withinBytes([row, row, row], 2 * size)).toHaveLength(2);
-    expect(withinBytes([row, row], 1)).toHaveLength(1);
+    const panes = new PaneCache(1000);
+    batch(panes, [event({ userKey: 'a' }), event({ userKey: 'b' }), event({ userKey: 'c' })]);
+    const record = row(panes);
+    const size = record.users?.byteLength ?? 0;
+    expect(withinBytes([record, record, record], 2 * size)).toHaveLength(2);
+    expect(withinBytes([record, record], 1)).toHaveLength(1);
     expect(withinBytes([], 1)).toEqual([]);
   });
 });

@@ -1,13 +1,16 @@
 /**
- * The ShardAggregator's SQLite layout and the pure merge of a batch's group
- * delta into a stored pane row. One `panes` row per (pane, event type,
- * dimension set) holds the running totals (live view, sliding windows), the
- * changes not yet sealed (`u_*`, what the next flush sends) and the pane's
- * user sketch: a batch costs one read and one write per group.
+ * The ShardAggregator's SQLite layout and its in-memory pane rows. One
+ * `panes` row per (pane, event type, dimension set) holds the running totals
+ * (live view, sliding windows), the changes not yet sealed (`u_*`, what the
+ * next flush sends) and the pane's user sketch. Batches add to cached rows
+ * (PaneCache); a checkpoint writes the changed ones.
  */
-import { HyperLogLog } from './hll.ts';
-import { USER_SKETCH_PRECISION, type GroupDelta } from './panes.ts';
+import { HyperLogLog, sparseEntry } from './hll.ts';
+import { hash64Into } from './hash64.ts';
+import { closedThrough, closeTimeOf, USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
+import type { PartialAggregate } from './protocol.ts';
 import type { SealedPane } from './sealing.ts';
+import { windowStartOf } from './windows.ts';
 
 export const SHARD_SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,35 +69,6 @@ export const UPSERT_PANE_SQL = `INSERT OR REPLACE INTO panes (pane_start, event_
   late_events, users, u_events, u_value_sum, u_bot_events, u_bot_value_sum, u_late_events, unsealed)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** The row after adding a batch's delta: totals and unsealed changes grow, new users join the sketch. */
-export function mergeIntoPane(row: PaneRecord | undefined, group: GroupDelta): PaneRecord {
-  let users: ArrayBuffer | null = row?.users ?? null;
-  if (group.userHashes.length > 0) {
-    const sketch = users === null ? new HyperLogLog({ precision: USER_SKETCH_PRECISION }) : HyperLogLog.deserialize(new Uint8Array(users));
-    let changed = users === null;
-    const hashes = group.userHashes;
-    for (let i = 0; i < hashes.length; i += 2) changed = sketch.addHash(hashes[i] ?? 0, hashes[i + 1] ?? 0) || changed;
-    if (changed) users = toArrayBuffer(sketch.serialize());
-  }
-  return {
-    pane_start: group.paneStart,
-    event_type: group.eventType,
-    dims_key: group.dimsKey,
-    events: (row?.events ?? 0) + group.events,
-    value_sum: (row?.value_sum ?? 0) + group.valueSum,
-    bot_events: (row?.bot_events ?? 0) + group.botEvents,
-    bot_value_sum: (row?.bot_value_sum ?? 0) + group.botValueSum,
-    late_events: (row?.late_events ?? 0) + group.lateEvents,
-    users,
-    u_events: (row?.u_events ?? 0) + group.events,
-    u_value_sum: (row?.u_value_sum ?? 0) + group.valueSum,
-    u_bot_events: (row?.u_bot_events ?? 0) + group.botEvents,
-    u_bot_value_sum: (row?.u_bot_value_sum ?? 0) + group.botValueSum,
-    u_late_events: (row?.u_late_events ?? 0) + group.lateEvents,
-    unsealed: 1,
-  };
-}
-
 /** Bind values for UPSERT_PANE_SQL, in column order. */
 export function paneValues(row: PaneRecord): Array<number | string | ArrayBuffer | null> {
   return [
@@ -131,12 +105,6 @@ export function withinBytes(rows: PaneRecord[], budget: number = MAX_SKETCH_BYTE
   return rows;
 }
 
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  const copy = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(copy).set(bytes);
-  return copy;
-}
-
 /** Column updates of an existing row in place (no delete + insert, so the unsealed index is touched only when `unsealed` changes). */
 export const UPSERT_PANE_IN_PLACE_SQL = `INSERT INTO panes (pane_start, event_type, dims_key, events, value_sum, bot_events, bot_value_sum,
   late_events, users, u_events, u_value_sum, u_bot_events, u_bot_value_sum, u_late_events, unsealed)
@@ -146,20 +114,94 @@ export const UPSERT_PANE_IN_PLACE_SQL = `INSERT INTO panes (pane_start, event_ty
   u_events = excluded.u_events, u_value_sum = excluded.u_value_sum, u_bot_events = excluded.u_bot_events,
   u_bot_value_sum = excluded.u_bot_value_sum, u_late_events = excluded.u_late_events, unsealed = excluded.unsealed`;
 
-/** A cached pane row plus its live sketch (deserialized once, then added to in place). */
-export interface CachedPane {
-  row: PaneRecord;
-  sketch: HyperLogLog | null;
-  /** The sketch gained users since `row.users` was last serialized (done once per checkpoint, not per call: dirtyRows). */
-  sketchChanged: boolean;
+/** What the cache reads from storage on a miss: the shard's SQLite, or nothing for a cache that holds every row. */
+export interface StoredPanes {
+  /** Whether storage holds any row of this pane start (asked once per cached pane start). */
+  hasAnyRow(paneStart: number): boolean;
+  load(paneStart: number, eventType: string, dimsKey: string): PaneRecord | undefined;
+}
+
+export const NO_STORED_PANES: StoredPanes = { hasAnyRow: () => false, load: () => undefined };
+
+/**
+ * A cached row's numbers, ROW_STRIDE per row in one Float64Array: no object
+ * (and no boxed double) per row, and an event touches one stretch of memory.
+ * The first eight are what every human event reads or writes.
+ */
+const BATCH = 0; // number of the batch whose delta the B_* slots hold
+const B_EVENTS = 1;
+const B_VALUE_SUM = 2;
+const USERS = 3; // 0 .. INLINE_USERS inline users (INLINE_0 ..), or HAS_SKETCH, or HAS_STORED_SKETCH
+const INLINE_0 = 4;
+const B_BOT_EVENTS = 8;
+const B_BOT_VALUE_SUM = 9;
+const B_LATE_EVENTS = 10;
+const EVENTS = 11;
+const VALUE_SUM = 12;
+const BOT_EVENTS = 13;
+const BOT_VALUE_SUM = 14;
+const LATE_EVENTS = 15;
+const U_EVENTS = 16;
+const U_VALUE_SUM = 17;
+const U_BOT_EVENTS = 18;
+const U_BOT_VALUE_SUM = 19;
+const U_LATE_EVENTS = 20;
+const UNSEALED = 21;
+const FLAGS = 22;
+const PANE_START = 23;
+const ROW_STRIDE = 24;
+
+/** FLAGS: changed since the last checkpoint (listed in `dirty`). */
+const DIRTY = 1;
+/** FLAGS: the users gained members since `users` was serialized (done once per checkpoint, not per call: dirtyRows). */
+const USERS_CHANGED = 2;
+
+/**
+ * Users a row keeps among its numbers (sparse entries, hll.ts sparseEntry)
+ * before it builds a sketch object: most groups of a pane see a user or two,
+ * and a sketch per group cost more than the rest of the group.
+ */
+const INLINE_USERS = 4;
+/** USERS: the row's sketch object is in `sketches`. */
+const HAS_SKETCH = -1;
+/** USERS: the row came from storage with a sketch (in `users`), deserialized at its first new user. */
+const HAS_STORED_SKETCH = -2;
+
+/** Event types a pane start scans before it keeps further ones in a map. */
+const SCANNED_TYPES = 16;
+/** Slots beyond this are looked up by dims key only (GovernedKeyCache numbers at most 30,000 keys per window). */
+const MAX_SLOT = 1 << 16;
+
+/** The cached rows of one pane start and event type. */
+interface TypeRows {
+  byDims: Map<string, number>;
+  /** Row + 1 (0: none) by GovernedKey.slot, checked by dims key: an array load instead of a map lookup per event. */
+  bySlot: Int32Array;
 }
 
 interface CachedPaneStart {
   /** True when the cache holds every stored row of this pane start, so a miss means "no row". */
   complete: boolean;
-  byType: Map<string, Map<string, CachedPane>>;
-  groups: number;
+  /**
+   * The first SCANNED_TYPES event types and their rows. Types are few, and an
+   * event may bring its own copy of the type string: a scan with `===`
+   * compares such copies inline, where a Map compares them in the runtime.
+   */
+  types: string[];
+  byType: TypeRows[];
+  more: Map<string, TypeRows> | null;
+  rows: number[];
 }
+
+/** What applyBatch changed: live partials (human groups), rows that became unsealed, the earliest window close among them. */
+export interface AppliedBatch {
+  partials: PartialAggregate[];
+  newlyUnsealed: number;
+  earliestCloseMs: number | null;
+}
+
+const hashOut = new Uint32Array(2);
+const NO_SLOTS = new Int32Array(0);
 
 /**
  * Write-through cache of pane rows, by whole pane start: live traffic touches
@@ -172,15 +214,48 @@ interface CachedPaneStart {
  * Write-behind: rows changed since the last checkpoint are *dirty* and held
  * here until the checkpoint writes them (`dirtyRows`, then `markClean`); they are never
  * trimmed or dropped before that (the ingest log covers them meanwhile).
+ *
+ * Batches: `startBatch`, one `add` per accepted event, then `applyBatch`.
+ * An event goes straight to its row (one array load when its GovernedKey was
+ * cached, else one map lookup) and adds to the row's batch delta and users;
+ * applyBatch folds each delta into the row's totals, so storage and the live
+ * view see one change per group per batch, never one per event.
  */
 export class PaneCache {
   private readonly starts = new Map<number, CachedPaneStart>();
-  private readonly dirty = new Set<CachedPane>();
-  private groups = 0;
   private readonly maxGroups: number;
+  private readonly stored: StoredPanes;
+  private nums = new Float64Array(1024 * ROW_STRIDE);
+  /** Rows in use or free: 0 .. rowCount - 1. */
+  private rowCount = 0;
+  private readonly free: number[] = [];
+  private readonly eventTypes: string[] = [];
+  private readonly dimsKeys: string[] = [];
+  /** A row's user sketch once it has one (more than INLINE_USERS users, or a stored sketch added to). */
+  private readonly sketches: Array<HyperLogLog | null> = [];
+  /** A row's serialized users as of the last checkpoint (or as loaded): the `users` column. */
+  private readonly users: Array<ArrayBuffer | null> = [];
+  private readonly dirty: number[] = [];
+  private groups = 0;
 
-  constructor(maxGroups: number) {
+  /** The open batch: its number, the rows it touched, and where its events' panes stand. */
+  private batchOpen = false;
+  private batchNumber = 0;
+  private readonly touched: number[] = [];
+  private timing: PaneTiming = { paneMs: 1, windowMs: 1, allowedLatenessMs: 0 };
+  private closedThroughMs = 0;
+  /** The previous event's pane, [paneStartMs, paneEndMs): most events of a batch share it, so no pane arithmetic for them. */
+  private paneStartMs = Number.NaN;
+  private paneEndMs = Number.NaN;
+  private paneLate = false;
+  private paneRows: CachedPaneStart | null = null;
+  /** The previous event's type and its rows in that pane (runs of one type are common). */
+  private lastType = '';
+  private lastTypeRows: TypeRows | null = null;
+
+  constructor(maxGroups: number, stored: StoredPanes = NO_STORED_PANES) {
     this.maxGroups = maxGroups;
+    this.stored = stored;
   }
 
   get size(): number {
@@ -188,77 +263,158 @@ export class PaneCache {
   }
 
   get dirtyCount(): number {
-    return this.dirty.size;
+    return this.dirty.length;
   }
 
-  markDirty(pane: CachedPane): void {
-    this.dirty.add(pane);
+  /** Opens a batch of events that arrived at `nowMs` (lateness is judged against it). */
+  startBatch(timing: PaneTiming, nowMs: number): void {
+    if (this.batchOpen) throw new Error('PaneCache.startBatch: the previous batch was not applied');
+    this.batchOpen = true;
+    this.batchNumber++;
+    this.timing = timing;
+    this.closedThroughMs = closedThrough(nowMs, timing);
+    this.paneStartMs = Number.NaN;
+    this.paneEndMs = Number.NaN;
+    this.forgetLast();
   }
 
-  /** The rows changed since the last markClean, with their sketches serialized (once per checkpoint). */
-  dirtyRows(): PaneRecord[] {
-    const rows: PaneRecord[] = [];
-    for (const pane of this.dirty) {
-      if (pane.sketchChanged && pane.sketch !== null) pane.row.users = toArrayBuffer(pane.sketch.serialize());
-      pane.sketchChanged = false;
-      rows.push(pane.row);
+  /**
+   * Counts one accepted event into its row's batch delta (positional: no
+   * object per event). Human users are hashed here, once per event, into the
+   * row's users (a union, so the order of adds changes nothing). Returns
+   * whether the event was late (its window had closed: an adjustment).
+   */
+  add(eventType: string, timestampMs: number, value: number, userKey: string, dimsKey: string, dimsSlot: number, bot: boolean): boolean {
+    if (!this.batchOpen) throw new Error('PaneCache.add outside a batch (startBatch first)');
+    // NaN bounds (no pane yet) fail the test.
+    if (!(timestampMs >= this.paneStartMs && timestampMs < this.paneEndMs)) this.enterPane(timestampMs);
+    let rows = this.lastTypeRows;
+    if (rows === null || eventType !== this.lastType) rows = this.rowsOfType(eventType);
+    const row = this.rowOf(rows, eventType, dimsKey, dimsSlot);
+    const nums = this.nums;
+    const base = row * ROW_STRIDE;
+    if (nums[base + BATCH] !== this.batchNumber) {
+      nums[base + BATCH] = this.batchNumber;
+      nums[base + B_EVENTS] = 0;
+      nums[base + B_VALUE_SUM] = 0;
+      nums[base + B_BOT_EVENTS] = 0;
+      nums[base + B_BOT_VALUE_SUM] = 0;
+      nums[base + B_LATE_EVENTS] = 0;
+      this.touched.push(row);
     }
-    return rows;
+    const late = this.paneLate;
+    if (late) nums[base + B_LATE_EVENTS] = (nums[base + B_LATE_EVENTS] ?? 0) + 1;
+    if (bot) {
+      nums[base + B_BOT_EVENTS] = (nums[base + B_BOT_EVENTS] ?? 0) + 1;
+      nums[base + B_BOT_VALUE_SUM] = (nums[base + B_BOT_VALUE_SUM] ?? 0) + value;
+      return late;
+    }
+    nums[base + B_EVENTS] = (nums[base + B_EVENTS] ?? 0) + 1;
+    nums[base + B_VALUE_SUM] = (nums[base + B_VALUE_SUM] ?? 0) + value;
+    hash64Into(userKey, hashOut);
+    if (this.addUser(row, hashOut[0] ?? 0, hashOut[1] ?? 0)) nums[base + FLAGS] = (nums[base + FLAGS] ?? 0) | USERS_CHANGED;
+    return late;
   }
 
-  /** The dirty rows as they are in memory (sketches not serialized): the truth for them until the checkpoint. */
+  /**
+   * Folds the open batch's deltas into its rows' totals and unsealed changes
+   * (a group's sum is added as a whole, as one write per group would), and
+   * closes the batch. The rows stay dirty until the next checkpoint.
+   */
+  applyBatch(): AppliedBatch {
+    const partials: PartialAggregate[] = [];
+    let newlyUnsealed = 0;
+    let earliestCloseMs = Infinity;
+    let closesStart = Number.NaN;
+    const nums = this.nums;
+    for (const row of this.touched) {
+      const b = row * ROW_STRIDE;
+      if (nums[b + UNSEALED] !== 1) newlyUnsealed++;
+      const events = nums[b + B_EVENTS] ?? 0;
+      const valueSum = nums[b + B_VALUE_SUM] ?? 0;
+      const botEvents = nums[b + B_BOT_EVENTS] ?? 0;
+      const botValueSum = nums[b + B_BOT_VALUE_SUM] ?? 0;
+      const lateEvents = nums[b + B_LATE_EVENTS] ?? 0;
+      const totalEvents = (nums[b + EVENTS] ?? 0) + events;
+      const totalValueSum = (nums[b + VALUE_SUM] ?? 0) + valueSum;
+      nums[b + EVENTS] = totalEvents;
+      nums[b + VALUE_SUM] = totalValueSum;
+      nums[b + BOT_EVENTS] = (nums[b + BOT_EVENTS] ?? 0) + botEvents;
+      nums[b + BOT_VALUE_SUM] = (nums[b + BOT_VALUE_SUM] ?? 0) + botValueSum;
+      nums[b + LATE_EVENTS] = (nums[b + LATE_EVENTS] ?? 0) + lateEvents;
+      nums[b + U_EVENTS] = (nums[b + U_EVENTS] ?? 0) + events;
+      nums[b + U_VALUE_SUM] = (nums[b + U_VALUE_SUM] ?? 0) + valueSum;
+      nums[b + U_BOT_EVENTS] = (nums[b + U_BOT_EVENTS] ?? 0) + botEvents;
+      nums[b + U_BOT_VALUE_SUM] = (nums[b + U_BOT_VALUE_SUM] ?? 0) + botValueSum;
+      nums[b + U_LATE_EVENTS] = (nums[b + U_LATE_EVENTS] ?? 0) + lateEvents;
+      nums[b + UNSEALED] = 1;
+      this.markDirty(row);
+      const paneStart = nums[b + PANE_START] ?? 0;
+      if (paneStart !== closesStart) {
+        closesStart = paneStart;
+        earliestCloseMs = Math.min(earliestCloseMs, closeTimeOf(paneStart, this.timing));
+      }
+      // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
+      if (events > 0) {
+        partials.push({ windowStart: paneStart, eventType: this.eventTypes[row] ?? '', dimsKey: this.dimsKeys[row] ?? '', events: totalEvents, valueSum: totalValueSum });
+      }
+    }
+    this.touched.length = 0;
+    this.batchOpen = false;
+    return { partials, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
+  }
+
+  /** The rows changed since the last markClean, with their users serialized (once per checkpoint). */
+  dirtyRows(): PaneRecord[] {
+    const records: PaneRecord[] = [];
+    const nums = this.nums;
+    for (const row of this.dirty) {
+      const flags = nums[row * ROW_STRIDE + FLAGS] ?? 0;
+      if ((flags & USERS_CHANGED) !== 0) {
+        const bytes = this.serializeUsers(row);
+        // The serialized bytes own their whole buffer: it is the column value, no copy.
+        if (bytes !== null) this.users[row] = bytes.buffer;
+        nums[row * ROW_STRIDE + FLAGS] = flags & ~USERS_CHANGED;
+      }
+      records.push(this.record(row));
+    }
+    return records;
+  }
+
+  /** The dirty rows as they are in memory (users as last serialized): the truth for them until the checkpoint. */
   *dirtyRecords(): Iterable<PaneRecord> {
-    for (const pane of this.dirty) yield pane.row;
+    for (const row of this.dirty) yield this.record(row);
   }
 
   /** After the checkpoint that wrote dirtyRows() committed. */
   markClean(): void {
-    this.dirty.clear();
+    const nums = this.nums;
+    for (const row of this.dirty) nums[row * ROW_STRIDE + FLAGS] = (nums[row * ROW_STRIDE + FLAGS] ?? 0) & ~DIRTY;
+    this.dirty.length = 0;
   }
 
-  /**
-   * The cached row of a group, loading it through `load` when the cache cannot
-   * know; undefined when no row exists. `hasAnyRow` is asked once per pane start.
-   */
-  lookup(
-    paneStart: number,
-    eventType: string,
-    dimsKey: string,
-    hasAnyRow: (paneStart: number) => boolean,
-    load: () => PaneRecord | undefined,
-  ): CachedPane | undefined {
-    let start = this.starts.get(paneStart);
-    if (start === undefined) {
-      start = { complete: !hasAnyRow(paneStart), byType: new Map(), groups: 0 };
-      this.starts.set(paneStart, start);
-    }
-    const cached = start.byType.get(eventType)?.get(dimsKey);
-    if (cached !== undefined || start.complete) return cached;
-    const row = load();
-    return row === undefined ? undefined : this.put(row);
+  /** A cached row as it is now, its users serialized (null when not cached). */
+  find(paneStart: number, eventType: string, dimsKey: string): PaneRecord | undefined {
+    const start = this.starts.get(paneStart);
+    const rows = start === undefined ? undefined : typeRowsIn(start, eventType);
+    const row = rows?.byDims.get(dimsKey);
+    if (row === undefined) return undefined;
+    const record = this.record(row);
+    const bytes = this.serializeUsers(row);
+    if (bytes !== null) record.users = bytes.buffer;
+    return record;
   }
 
-  /** Adds (or replaces) a row; its pane start entry must exist (lookup creates it). */
-  put(row: PaneRecord, sketch: HyperLogLog | null = null): CachedPane {
-    const start = this.starts.get(row.pane_start);
-    if (start === undefined) throw new Error('PaneCache.put before lookup');
-    let byDims = start.byType.get(row.event_type);
-    if (byDims === undefined) {
-      byDims = new Map();
-      start.byType.set(row.event_type, byDims);
-    }
-    const cached: CachedPane = { row, sketch, sketchChanged: false };
-    if (!byDims.has(row.dims_key)) {
-      start.groups++;
-      this.groups++;
-    }
-    byDims.set(row.dims_key, cached);
-    return cached;
+  /** Bytes held by the rows' sketch objects (inline users are among the row numbers). */
+  sketchBytes(): number {
+    let bytes = 0;
+    for (const sketch of this.sketches) bytes += sketch?.sizeInBytes() ?? 0;
+    return bytes;
   }
 
   /** Drops the oldest pane starts until at most maxGroups rows are cached (never while rows are dirty). */
   trim(): void {
-    if (this.dirty.size > 0) return;
+    if (this.dirty.length > 0) return;
     while (this.groups > this.maxGroups && this.starts.size > 0) {
       let oldest = Infinity;
       for (const paneStart of this.starts.keys()) if (paneStart < oldest) oldest = paneStart;
@@ -267,64 +423,242 @@ export class PaneCache {
   }
 
   dropBefore(cutoff: number): void {
-    if (this.dirty.size > 0) throw new Error('PaneCache.dropBefore with dirty rows: checkpoint first');
+    if (this.dirty.length > 0) throw new Error('PaneCache.dropBefore with dirty rows: checkpoint first');
     for (const paneStart of [...this.starts.keys()]) if (paneStart < cutoff) this.drop(paneStart);
   }
 
-  /** Forgets everything, dirty rows included: only for a reload from storage. */
+  /** Forgets everything, dirty rows and an open batch included: only for a reload from storage. */
   clear(): void {
     this.starts.clear();
-    this.dirty.clear();
+    this.rowCount = 0;
+    this.free.length = 0;
+    this.eventTypes.length = 0;
+    this.dimsKeys.length = 0;
+    this.sketches.length = 0;
+    this.users.length = 0;
+    this.dirty.length = 0;
+    this.touched.length = 0;
+    this.batchOpen = false;
     this.groups = 0;
+    this.forgetLast();
+  }
+
+  private enterPane(timestampMs: number): void {
+    const { paneMs, windowMs } = this.timing;
+    const paneStart = windowStartOf(timestampMs, paneMs);
+    this.paneStartMs = paneStart;
+    this.paneEndMs = paneStart + paneMs;
+    // Panes tile windows, so lateness is a property of the pane.
+    this.paneLate = windowStartOf(paneStart, windowMs) + windowMs <= this.closedThroughMs;
+    this.paneRows = this.starts.get(paneStart) ?? this.newStart(paneStart);
+    this.lastTypeRows = null;
+  }
+
+  private newStart(paneStart: number): CachedPaneStart {
+    const start: CachedPaneStart = { complete: !this.stored.hasAnyRow(paneStart), types: [], byType: [], more: null, rows: [] };
+    this.starts.set(paneStart, start);
+    return start;
+  }
+
+  /** The rows of `eventType` in the current event's pane start, created on first use. */
+  private rowsOfType(eventType: string): TypeRows {
+    const start = this.paneRows;
+    if (start === null) throw new Error('unreachable: no pane entered');
+    let rows = typeRowsIn(start, eventType);
+    if (rows === undefined) {
+      rows = { byDims: new Map(), bySlot: NO_SLOTS };
+      if (start.types.length < SCANNED_TYPES) {
+        start.types.push(eventType);
+        start.byType.push(rows);
+      } else {
+        start.more ??= new Map();
+        start.more.set(eventType, rows);
+      }
+    }
+    this.lastType = eventType;
+    this.lastTypeRows = rows;
+    return rows;
+  }
+
+  /** The row of a group of the current pane: found by slot, else by dims key, else loaded or started. */
+  private rowOf(rows: TypeRows, eventType: string, dimsKey: string, dimsSlot: number): number {
+    const bySlot = rows.bySlot;
+    if (dimsSlot >= 0 && dimsSlot < bySlot.length) {
+      const slotted = (bySlot[dimsSlot] ?? 0) - 1;
+      if (slotted >= 0 && this.dimsKeys[slotted] === dimsKey) return slotted;
+    }
+    let row = rows.byDims.get(dimsKey);
+    if (row === undefined) {
+      const start = this.paneRows;
+      if (start === null) throw new Error('unreachable: no pane entered');
+      const stored = start.complete ? undefined : this.stored.load(this.paneStartMs, eventType, dimsKey);
+      row = this.newRow(this.paneStartMs, eventType, dimsKey, stored);
+      rows.byDims.set(dimsKey, row);
+      start.rows.push(row);
+      this.groups++;
+    }
+    if (dimsSlot >= 0 && dimsSlot < MAX_SLOT) {
+      if (dimsSlot >= rows.bySlot.length) rows.bySlot = grown(rows.bySlot, dimsSlot + 1);
+      rows.bySlot[dimsSlot] = row + 1;
+    }
+    return row;
+  }
+
+  private newRow(paneStart: number, eventType: string, dimsKey: string, stored: PaneRecord | undefined): number {
+    let row = this.free.pop();
+    if (row === undefined) {
+      row = this.rowCount++;
+      if (this.rowCount * ROW_STRIDE > this.nums.length) {
+        const nums = new Float64Array(this.nums.length * 2);
+        nums.set(this.nums);
+        this.nums = nums;
+      }
+      this.eventTypes.push(eventType);
+      this.dimsKeys.push(dimsKey);
+      this.sketches.push(null);
+      this.users.push(null);
+    } else {
+      this.eventTypes[row] = eventType;
+      this.dimsKeys[row] = dimsKey;
+      this.sketches[row] = null;
+      this.users[row] = null;
+    }
+    const nums = this.nums;
+    const b = row * ROW_STRIDE;
+    nums.fill(0, b, b + ROW_STRIDE);
+    nums[b + PANE_START] = paneStart;
+    if (stored !== undefined) {
+      nums[b + EVENTS] = stored.events;
+      nums[b + VALUE_SUM] = stored.value_sum;
+      nums[b + BOT_EVENTS] = stored.bot_events;
+      nums[b + BOT_VALUE_SUM] = stored.bot_value_sum;
+      nums[b + LATE_EVENTS] = stored.late_events;
+      nums[b + U_EVENTS] = stored.u_events;
+      nums[b + U_VALUE_SUM] = stored.u_value_sum;
+      nums[b + U_BOT_EVENTS] = stored.u_bot_events;
+      nums[b + U_BOT_VALUE_SUM] = stored.u_bot_value_sum;
+      nums[b + U_LATE_EVENTS] = stored.u_late_events;
+      nums[b + UNSEALED] = stored.unsealed;
+      this.users[row] = stored.users;
+      if (stored.users !== null) nums[b + USERS] = HAS_STORED_SKETCH;
+    }
+    return row;
+  }
+
+  /**
+   * Adds a user's hash to a row: inline entries, then a sketch (a stored
+   * sketch is deserialized first). True when the users changed. An inline
+   * row is served from its numbers alone.
+   */
+  private addUser(row: number, hi: number, lo: number): boolean {
+    const nums = this.nums;
+    const b = row * ROW_STRIDE;
+    const users = nums[b + USERS] ?? 0;
+    if (users < 0) {
+      let sketch = this.sketches[row] ?? null;
+      if (sketch === null) {
+        const stored = this.users[row] ?? null;
+        if (users !== HAS_STORED_SKETCH || stored === null) throw new Error('unreachable: a row without its sketch');
+        sketch = HyperLogLog.deserialize(new Uint8Array(stored));
+        this.sketches[row] = sketch;
+        nums[b + USERS] = HAS_SKETCH;
+      }
+      return sketch.addHash(hi, lo);
+    }
+    const entry = sparseEntry(hi, lo);
+    const index = entry >>> 6;
+    for (let i = 0; i < users; i++) {
+      const known = nums[b + INLINE_0 + i] ?? 0;
+      if (known >>> 6 !== index) continue;
+      // One entry per index, the highest rank: as in the sketch.
+      if ((known & 63) >= (entry & 63)) return false;
+      nums[b + INLINE_0 + i] = entry;
+      return true;
+    }
+    if (users < INLINE_USERS) {
+      nums[b + INLINE_0 + users] = entry;
+      nums[b + USERS] = users + 1;
+      return true;
+    }
+    const sketch = HyperLogLog.fromSparseEntries(nums.subarray(b + INLINE_0, b + INLINE_0 + users), USER_SKETCH_PRECISION);
+    this.sketches[row] = sketch;
+    nums[b + USERS] = HAS_SKETCH;
+    return sketch.addHash(hi, lo);
+  }
+
+  /** The row's users serialized as they are now, when it has users beyond the stored ones (null: none, or only the stored ones). */
+  private serializeUsers(row: number): Uint8Array<ArrayBuffer> | null {
+    const b = row * ROW_STRIDE;
+    const users = this.nums[b + USERS] ?? 0;
+    if (users === HAS_SKETCH) return this.sketches[row]?.serialize() ?? null;
+    return users > 0 ? HyperLogLog.serializeSparseEntries(this.nums.subarray(b + INLINE_0, b + INLINE_0 + users), USER_SKETCH_PRECISION) : null;
+  }
+
+  private record(row: number): PaneRecord {
+    const nums = this.nums;
+    const b = row * ROW_STRIDE;
+    return {
+      pane_start: nums[b + PANE_START] ?? 0,
+      event_type: this.eventTypes[row] ?? '',
+      dims_key: this.dimsKeys[row] ?? '',
+      events: nums[b + EVENTS] ?? 0,
+      value_sum: nums[b + VALUE_SUM] ?? 0,
+      bot_events: nums[b + BOT_EVENTS] ?? 0,
+      bot_value_sum: nums[b + BOT_VALUE_SUM] ?? 0,
+      late_events: nums[b + LATE_EVENTS] ?? 0,
+      users: this.users[row] ?? null,
+      u_events: nums[b + U_EVENTS] ?? 0,
+      u_value_sum: nums[b + U_VALUE_SUM] ?? 0,
+      u_bot_events: nums[b + U_BOT_EVENTS] ?? 0,
+      u_bot_value_sum: nums[b + U_BOT_VALUE_SUM] ?? 0,
+      u_late_events: nums[b + U_LATE_EVENTS] ?? 0,
+      unsealed: nums[b + UNSEALED] ?? 0,
+    };
+  }
+
+  private markDirty(row: number): void {
+    const flagsAt = row * ROW_STRIDE + FLAGS;
+    const flags = this.nums[flagsAt] ?? 0;
+    if ((flags & DIRTY) !== 0) return;
+    this.nums[flagsAt] = flags | DIRTY;
+    this.dirty.push(row);
   }
 
   private drop(paneStart: number): void {
     const start = this.starts.get(paneStart);
     if (start === undefined) return;
-    this.groups -= start.groups;
-    this.starts.delete(paneStart);
-  }
-}
-
-/**
- * Adds a batch's delta to a cached row in place (or starts a new row) and
- * returns the row plus its live sketch. The sketch is deserialized at most
- * once per cached row; serializing it waits for the checkpoint (dirtyRows).
- */
-export function applyToCached(cached: CachedPane | undefined, group: GroupDelta): { row: PaneRecord; sketch: HyperLogLog | null; sketchChanged: boolean; wasUnsealed: boolean } {
-  const row: PaneRecord = cached?.row ?? {
-    pane_start: group.paneStart, event_type: group.eventType, dims_key: group.dimsKey,
-    events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null,
-    u_events: 0, u_value_sum: 0, u_bot_events: 0, u_bot_value_sum: 0, u_late_events: 0, unsealed: 0,
-  };
-  const wasUnsealed = row.unsealed === 1;
-  let sketch = cached?.sketch ?? null;
-  let sketchChanged = cached?.sketchChanged ?? false;
-  if (group.userHashes.length > 0) {
-    if (sketch === null) {
-      if (row.users === null) {
-        sketch = new HyperLogLog({ precision: USER_SKETCH_PRECISION });
-        sketchChanged = true;
-      } else sketch = HyperLogLog.deserialize(new Uint8Array(row.users));
+    for (const row of start.rows) {
+      // Free the row's strings and sketch for the collector; the numbers are reset on reuse.
+      this.sketches[row] = null;
+      this.users[row] = null;
+      this.dimsKeys[row] = '';
+      this.eventTypes[row] = '';
+      this.free.push(row);
     }
-    const hashes = group.userHashes;
-    for (let i = 0; i < hashes.length; i += 2) sketchChanged = sketch.addHash(hashes[i] ?? 0, hashes[i + 1] ?? 0) || sketchChanged;
+    this.groups -= start.rows.length;
+    this.starts.delete(paneStart);
+    this.forgetLast();
   }
-  addCounts(row, group);
-  return { row, sketch, sketchChanged, wasUnsealed };
+
+  private forgetLast(): void {
+    this.paneRows = null;
+    this.lastType = '';
+    this.lastTypeRows = null;
+  }
 }
 
-function addCounts(row: PaneRecord, group: GroupDelta): PaneRecord {
-  row.events += group.events;
-  row.value_sum += group.valueSum;
-  row.bot_events += group.botEvents;
-  row.bot_value_sum += group.botValueSum;
-  row.late_events += group.lateEvents;
-  row.u_events += group.events;
-  row.u_value_sum += group.valueSum;
-  row.u_bot_events += group.botEvents;
-  row.u_bot_value_sum += group.botValueSum;
-  row.u_late_events += group.lateEvents;
-  row.unsealed = 1;
-  return row;
+/** The rows of `eventType` in a cached pane start, if any. */
+function typeRowsIn(start: CachedPaneStart, eventType: string): TypeRows | undefined {
+  const { types, byType } = start;
+  for (let i = 0; i < types.length; i++) if (types[i] === eventType) return byType[i];
+  return start.more?.get(eventType);
+}
+
+/** A zero-extended copy with room for `length` entries (doubling, so growth is amortized). */
+function grown(slots: Int32Array, length: number): Int32Array {
+  let size = Math.max(16, slots.length);
+  while (size < length) size *= 2;
+  const out = new Int32Array(size);
+  out.set(slots);
+  return out;
 }

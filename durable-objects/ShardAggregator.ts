@@ -9,8 +9,8 @@ import { PendingWrites } from '../core/pending-writes.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
 import { hash64Into } from '../core/hash64.ts';
-import { applyToCached, PaneCache, paneValues, SHARD_SCHEMA, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
-import { closedThrough, closeTimeOf, minuteStartOf, type BatchAccumulator } from '../core/panes.ts';
+import { PaneCache, paneValues, SHARD_SCHEMA, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
+import { closedThrough, closeTimeOf, minuteStartOf } from '../core/panes.ts';
 import type { PartialAggregate, ShardIngestRequest, ShardIngestResult, ShardPartials } from '../core/protocol.ts';
 import { dedupToken, FLUSH_INSERT_SETTINGS, TABLES } from '../core/rollup-rows.ts';
 import { buildSealedBatch, splitIntoParts } from '../core/sealing.ts';
@@ -84,7 +84,12 @@ export class ShardAggregator extends DurableObject<Env> {
   private seen = new DedupSet();
   /** Distinguishes journal rows written in the same millisecond (by this or an earlier instance). */
   private journalSeq = Math.floor(Math.random() * 2 ** 30);
-  private readonly panes = new PaneCache(MAX_CACHED_PANE_GROUPS);
+  /** Pane rows; a miss reads SQLite (the arrows run after the constructor has set `sql`). */
+  private readonly panes = new PaneCache(MAX_CACHED_PANE_GROUPS, {
+    hasAnyRow: (paneStart) => this.sql.exec('SELECT 1 FROM panes WHERE pane_start = ? LIMIT 1', paneStart).toArray().length > 0,
+    load: (paneStart, eventType, dimsKey) =>
+      this.sql.exec<PaneRecord>('SELECT * FROM panes WHERE pane_start = ? AND event_type = ? AND dims_key = ?', paneStart, eventType, dimsKey).toArray()[0],
+  });
   /** meta rows read or written by this instance; cleared whenever a transaction rolls back. */
   private readonly metaCache = new Map<string, string | null>();
   /** Counted since the last checkpoint (besides the dirty panes). */
@@ -236,9 +241,11 @@ export class ShardAggregator extends DurableObject<Env> {
         added.push(hi, lo);
         return true;
       },
+      panes: this.panes,
     });
     this.pending.addSeen(added, now);
-    const written = this.applyPanes(batch.accumulator);
+    // Each group's delta into its cached row, which stays dirty until the next checkpoint.
+    const written = this.panes.applyBatch();
     this.pending.addGovernance(batch.governance);
     this.pending.addRaw(batch.raw);
     this.rawPendingRows += [...batch.raw.values()].reduce((sum, rows) => sum + rows.length, 0);
@@ -253,31 +260,6 @@ export class ShardAggregator extends DurableObject<Env> {
       partials: written.partials,
       earliestCloseMs: closes.length > 0 ? Math.min(...closes) : null,
     };
-  }
-
-  /** Adds each group's delta to its cached pane row, which stays dirty until the next checkpoint. */
-  private applyPanes(batch: BatchAccumulator): { partials: PartialAggregate[]; newlyUnsealed: number; earliestCloseMs: number | null } {
-    const partials: PartialAggregate[] = [];
-    let newlyUnsealed = 0;
-    let earliestCloseMs: number | null = null;
-    const hasAnyRow = (paneStart: number): boolean => this.sql.exec('SELECT 1 FROM panes WHERE pane_start = ? LIMIT 1', paneStart).toArray().length > 0;
-    for (const group of batch.groups) {
-      const cached = this.panes.lookup(group.paneStart, group.eventType, group.dimsKey, hasAnyRow, () =>
-        this.sql
-          .exec<PaneRecord>('SELECT * FROM panes WHERE pane_start = ? AND event_type = ? AND dims_key = ?', group.paneStart, group.eventType, group.dimsKey)
-          .toArray()[0],
-      );
-      const { row: next, sketch, sketchChanged, wasUnsealed } = applyToCached(cached, group);
-      const pane = cached ?? this.panes.put(next, sketch);
-      pane.sketch = sketch;
-      pane.sketchChanged = sketchChanged;
-      this.panes.markDirty(pane);
-      if (!wasUnsealed) newlyUnsealed++;
-      earliestCloseMs = Math.min(earliestCloseMs ?? Infinity, closeTimeOf(group.paneStart, this.config));
-      // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
-      if (group.events > 0) partials.push({ windowStart: next.pane_start, eventType: next.event_type, dimsKey: next.dims_key, events: next.events, valueSum: next.value_sum });
-    }
-    return { partials, newlyUnsealed, earliestCloseMs };
   }
 
   private scheduleCheckpoint(): void {
