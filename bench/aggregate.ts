@@ -1,9 +1,15 @@
 /**
  * Aggregation benchmark (pure modules in Node, no Durable Object storage):
  *
- * 1. ns per event for the shard's in-memory work: cardinality governance,
- *    dimension key, pane grouping + user hash (BatchAccumulator), and the HLL
- *    add into the group's pane sketch. Batches of 1,000 events, as requests.
+ * 1. ns per event for the shard's in-memory work, through the shard's own
+ *    code: collectBatch (cardinality governance, dimension key, user hash,
+ *    each event into its cached pane row's batch delta and users) and
+ *    PaneCache.applyBatch (deltas into the rows, live partials), on a
+ *    PaneCache bounded and checkpointed as ShardAggregator's is. Batches of
+ *    1,000 events, as requests; the events are JSON-parsed, as the shard's
+ *    are (the edge sends eventsJson). Not included: dedup of event ids (its
+ *    own bench), the ingest-log write, and serializing sketches at
+ *    checkpoints (reported apart, per event, as checkpoint_ns_per_event).
  *    Baseline in the same run: the straightforward version of the same work
  *    (governance per event, a sorted key string per event and one map keyed
  *    by "pane|type|dims"), so the ratio survives a busy machine.
@@ -26,13 +32,17 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createClient } from '@clickhouse/client-web';
+import { readAggregationConfig } from '../core/aggregation-config.ts';
 import { compilePolicy, governDimensions, GovernedKeyCache, MemoryAdmittedValues } from '../core/cardinality.ts';
 import { dimensionsKey } from '../core/dimensions.ts';
 import { fastDimensionsKey } from '../core/dims-key.ts';
 import { HyperLogLog } from '../core/hll.ts';
-import { BatchAccumulator, minuteStartOf, USER_SKETCH_PRECISION, type PaneTiming } from '../core/panes.ts';
+import { collectBatch } from '../core/ingest-batch.ts';
+import { PaneCache, unsealedPart } from '../core/pane-store.ts';
+import { parseShardEvents, type ShardEvent } from '../core/shard-events.ts';
+import { minuteStartOf, USER_SKETCH_PRECISION } from '../core/panes.ts';
 import { clickHouseDateTime64, FLUSH_INSERT_SETTINGS, TABLES, toRollupRow, type RawLandingRow } from '../core/rollup-rows.ts';
-import { foldIntoMinutes, type SealedPane } from '../core/sealing.ts';
+import { foldIntoMinutes } from '../core/sealing.ts';
 import { windowStartOf } from '../core/windows.ts';
 import { applyMigrations } from '../scripts/migrate.ts';
 import { spawnClickHouseDevServer } from '../scripts/lib/spawn-clickhouse.ts';
@@ -42,7 +52,12 @@ const RATE = 10_000;
 /** Issue 4: DO memory for 5 minutes of panes at RATE. */
 const SECONDS = 300;
 const BATCH = 1000;
-const timing: PaneTiming = { paneMs: 10_000, windowMs: 60_000, allowedLatenessMs: 60_000 };
+/** The shard's defaults: 10 s panes, 1 min windows, 60 s lateness, no raw events. */
+const config = readAggregationConfig({});
+const timing = config;
+/** As ShardAggregator's MAX_CACHED_PANE_GROUPS and CHECKPOINT_MAX_DIRTY_PANES (a DO module cannot load in Node). */
+const MAX_CACHED_PANE_GROUPS = 50_000;
+const CHECKPOINT_MAX_DIRTY_PANES = 20_000;
 
 /** xorshift32: reproducible synthetic traffic. */
 function rng(seed: number): () => number {
@@ -81,6 +96,13 @@ const DEVICES = ['MOBILE', 'DESKTOP', 'TABLET'];
  */
 type Shape = 'seed' | 'wide' | 'narrow';
 
+/** Events as a shard has them: parsed and checked from the JSON the edge sends (short strings come out interned, as there). */
+function received(events: readonly BenchEvent[]): ShardEvent[] {
+  const parsed = parseShardEvents(JSON.stringify(events));
+  if (!parsed.ok) throw new Error(`bench events: ${parsed.message}`);
+  return parsed.events;
+}
+
 function generate(count: number, startMs: number, seed: number, shape: Shape = 'seed'): BenchEvent[] {
   const random = rng(seed);
   return Array.from({ length: count }, (_, i) => {
@@ -112,48 +134,30 @@ interface PaneState {
 }
 
 const policy = compilePolicy(undefined, 100);
+const identity = { projectId: 'bench', shard: 0 };
+/** Dedup is the dedup bench's: here every event id is new. */
+const acceptAll = (): boolean => true;
 
-/** Pane start -> event type -> dims key -> state: the pane table of the shard, in memory instead of SQLite. */
-type PaneTable = Map<number, Map<string, Map<string, PaneState>>>;
-
-function* paneStates(panes: PaneTable): Generator<PaneState> {
-  for (const byType of panes.values()) for (const byDims of byType.values()) yield* byDims.values();
-}
-
-/** The shard's per-batch work: governance, key, pane grouping, then one update per group (count, sum, HLL adds). */
-function aggregate(events: readonly BenchEvent[], panes: PaneTable, admitted: MemoryAdmittedValues, keys: GovernedKeyCache, nowMs: number): void {
+/**
+ * The shard's per-batch work (ShardAggregator.apply without dedup and the
+ * log): collectBatch, then applyBatch. With `checkpoint`, dirty rows are
+ * checkpointed as the shard does (sketches serialized, then the cache
+ * trimmed); returns the ns spent serializing.
+ */
+function aggregate(events: readonly ShardEvent[], panes: PaneCache, admitted: MemoryAdmittedValues, keys: GovernedKeyCache, nowMs: number, checkpoint: boolean): number {
+  let checkpointNs = 0;
   for (let offset = 0; offset < events.length; offset += BATCH) {
-    const batch = new BatchAccumulator(timing, nowMs);
-    const end = Math.min(events.length, offset + BATCH);
-    for (let i = offset; i < end; i++) {
-      const event = events[i];
-      if (event === undefined) continue;
-      const governed = keys.govern(minuteStartOf(event.timestampMs), event.dimensions, policy, admitted);
-      batch.add({ eventType: event.eventType, timestampMs: event.timestampMs, value: event.value, userKey: event.userId, dimsKey: governed.dimsKey, bot: false });
-    }
-    for (const group of batch.groups) {
-      let byType = panes.get(group.paneStart);
-      if (byType === undefined) {
-        byType = new Map();
-        panes.set(group.paneStart, byType);
-      }
-      let byDims = byType.get(group.eventType);
-      if (byDims === undefined) {
-        byDims = new Map();
-        byType.set(group.eventType, byDims);
-      }
-      let pane = byDims.get(group.dimsKey);
-      if (pane === undefined) {
-        pane = { paneStart: group.paneStart, eventType: group.eventType, dimsKey: group.dimsKey, events: 0, valueSum: 0, lateEvents: 0, users: new HyperLogLog({ precision: USER_SKETCH_PRECISION }) };
-        byDims.set(group.dimsKey, pane);
-      }
-      pane.events += group.events;
-      pane.valueSum += group.valueSum;
-      pane.lateEvents += group.lateEvents;
-      const hashes = group.userHashes;
-      for (let h = 0; h < hashes.length; h += 2) pane.users.addHash(hashes[h] ?? 0, hashes[h + 1] ?? 0);
+    collectBatch(events.slice(offset, offset + BATCH), undefined, { config, nowMs, identity, policy, admitted, keys, markSeen: acceptAll, panes });
+    panes.applyBatch();
+    if (checkpoint && panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {
+      const started = process.hrtime.bigint();
+      panes.dirtyRows();
+      checkpointNs += Number(process.hrtime.bigint() - started);
+      panes.markClean();
+      panes.trim();
     }
   }
+  return checkpointNs;
 }
 
 interface NaiveGroup {
@@ -168,7 +172,7 @@ interface NaiveGroup {
  * key per event for the batch's groups and for the pane table, users added
  * as strings (hashed inside the sketch).
  */
-function aggregateNaive(events: readonly BenchEvent[], panes: Map<string, PaneState>, admitted: MemoryAdmittedValues): void {
+function aggregateNaive(events: readonly ShardEvent[], panes: Map<string, PaneState>, admitted: MemoryAdmittedValues): void {
   for (let offset = 0; offset < events.length; offset += BATCH) {
     const groups = new Map<string, NaiveGroup>();
     const end = Math.min(events.length, offset + BATCH);
@@ -184,7 +188,7 @@ function aggregateNaive(events: readonly BenchEvent[], panes: Map<string, PaneSt
       }
       group.events++;
       group.valueSum += event.value;
-      group.users.push(event.userId);
+      group.users.push(event.userId ?? event.eventId);
     }
     for (const [key, group] of groups) {
       let pane = panes.get(key);
@@ -200,21 +204,23 @@ function aggregateNaive(events: readonly BenchEvent[], panes: Map<string, PaneSt
   }
 }
 
-/** Median ns per event of ours and of the baseline, runs interleaved so both see the same machine. */
-function measureNsPerEvent(events: readonly BenchEvent[], reps: number): { ours: number; baseline: number } {
+/** Median ns per event of ours (checkpoint serialization apart) and of the baseline, runs interleaved so both see the same machine. */
+function measureNsPerEvent(events: readonly ShardEvent[], reps: number): { ours: number; checkpoint: number; baseline: number } {
   const ours: number[] = [];
+  const checkpoint: number[] = [];
   const baseline: number[] = [];
   const nowMs = events[0]?.timestampMs ?? 0;
   for (let r = 0; r < reps; r++) {
     let started = process.hrtime.bigint();
-    aggregate(events, new Map(), new MemoryAdmittedValues(), new GovernedKeyCache(fastDimensionsKey), nowMs);
-    ours.push(Number(process.hrtime.bigint() - started) / events.length);
+    const checkpointNs = aggregate(events, new PaneCache(MAX_CACHED_PANE_GROUPS), new MemoryAdmittedValues(), new GovernedKeyCache(fastDimensionsKey), nowMs, true);
+    ours.push((Number(process.hrtime.bigint() - started) - checkpointNs) / events.length);
+    checkpoint.push(checkpointNs / events.length);
     started = process.hrtime.bigint();
     aggregateNaive(events, new Map(), new MemoryAdmittedValues());
     baseline.push(Number(process.hrtime.bigint() - started) / events.length);
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-  return { ours: median(ours), baseline: median(baseline) };
+  return { ours: median(ours), checkpoint: median(checkpoint), baseline: median(baseline) };
 }
 
 v8.setFlagsFromString('--expose-gc');
@@ -276,26 +282,27 @@ interface DoFootprint {
 
 /** `seconds` of traffic at RATE, generated in one-second slices to keep the input out of the heap figure. */
 function traffic(start: number, shape: Shape, seconds: number): DoFootprint {
-  const panes: PaneTable = new Map();
+  // Unbounded and never checkpointed: every pane row of the run stays in memory.
+  const panes = new PaneCache(Infinity);
   const admitted = new MemoryAdmittedValues();
   const keys = new GovernedKeyCache(fastDimensionsKey);
   const before = heapUsed();
   for (let second = 0; second < seconds; second++) {
-    aggregate(generate(RATE, start + second * 1000, 100 + second, shape), panes, admitted, keys, start + second * 1000);
+    aggregate(received(generate(RATE, start + second * 1000, 100 + second, shape)), panes, admitted, keys, start + second * 1000, false);
   }
   const heapBytes = heapUsed() - before;
   let groups = 0;
-  let sketchBytes = 0;
   let sqliteBytes = 0;
-  for (const pane of paneStates(panes)) {
+  // Sketch objects only: a row's few inline users are among its numbers (in the heap figure).
+  const sketchBytes = panes.sketchBytes();
+  const rows = panes.dirtyRows();
+  for (const row of rows) {
     groups++;
-    sketchBytes += pane.users.sizeInBytes();
     // A panes row: the sketch, the keys and 15 numeric columns.
-    sqliteBytes += pane.users.serializedSize() + pane.eventType.length + pane.dimsKey.length + 15 * 8;
+    sqliteBytes += (row.users?.byteLength ?? 0) + row.event_type.length + row.dims_key.length + 15 * 8;
   }
-  const minuteRows = foldIntoMinutes([...paneStates(panes)].map((pane): SealedPane => ({ ...pane, botEvents: 0, botValueSum: 0 }))).map((minute) =>
-    toRollupRow('bench', 0, minute),
-  );
+  // Nothing was sealed, so each row's unsealed part is all of it.
+  const minuteRows = foldIntoMinutes(rows.map(unsealedPart)).map((minute) => toRollupRow('bench', 0, minute));
   return { groups, minuteRows, heapBytes, cacheHeapBytes: cacheFootprint(start, shape, seconds), sketchBytes, sqliteBytes };
 }
 
@@ -305,7 +312,7 @@ function cacheFootprint(start: number, shape: Shape, seconds: number): number {
   const keys = new GovernedKeyCache(fastDimensionsKey);
   const before = heapUsed();
   for (let second = 0; second < seconds; second++) {
-    aggregate(generate(RATE, start + second * 1000, 100 + second, shape), new Map(), admitted, keys, start + second * 1000);
+    aggregate(received(generate(RATE, start + second * 1000, 100 + second, shape)), new PaneCache(MAX_CACHED_PANE_GROUPS), admitted, keys, start + second * 1000, false);
   }
   const bytes = heapUsed() - before;
   // Keeps both caches reachable until after the measurement.
@@ -318,7 +325,7 @@ async function main(): Promise<void> {
   const events = SECONDS * RATE;
   // 1. Throughput on 200k events (warmed up), median of several interleaved runs of ours and the baseline, three shapes.
   const shapes = (['seed', 'wide', 'narrow'] as const).map((shape) => {
-    const sample = generate(200_000, start, 1, shape);
+    const sample = received(generate(200_000, start, 1, shape));
     measureNsPerEvent(sample, 2);
     return { shape, ...measureNsPerEvent(sample, quick ? 5 : 9) };
   });
@@ -327,8 +334,11 @@ async function main(): Promise<void> {
   const nsPerEvent = seedNs.ours;
   const nsPerEventWide = wideNs.ours;
   const nsPerEventNarrow = narrowNs.ours;
-  console.log('governance + key + pane update + HLL add, ns/event (median), against the straightforward version in the same run; target <= 500 (seed dims):');
-  for (const r of shapes) console.log(`  ${r.shape.padEnd(7)} ${r.ours.toFixed(0).padStart(6)}   baseline ${r.baseline.toFixed(0).padStart(6)}   ${(r.baseline / r.ours).toFixed(2)}x faster`);
+  console.log('governance + key + pane update + HLL add (the shard\'s collectBatch + applyBatch), ns/event (median), against the straightforward version in the same run; target <= 500 (seed dims):');
+  for (const r of shapes) {
+    console.log(`  ${r.shape.padEnd(7)} ${r.ours.toFixed(0).padStart(6)}   baseline ${r.baseline.toFixed(0).padStart(6)}   ${(r.baseline / r.ours).toFixed(2)}x faster` +
+      `   (+ ${r.checkpoint.toFixed(0)} serializing sketches at checkpoints)`);
+  }
 
   // 2. Five minutes at 10,000 events/s in one shard.
   const seed = traffic(start, 'seed', SECONDS);
@@ -357,6 +367,7 @@ async function main(): Promise<void> {
     ns_per_event: Math.round(nsPerEvent),
     baseline_ns_per_event: Math.round(seedNs.baseline),
     ratio: Math.round((seedNs.baseline / seedNs.ours) * 100) / 100,
+    checkpoint_ns_per_event: Math.round(seedNs.checkpoint),
     ns_per_event_wide_dims: Math.round(nsPerEventWide),
     baseline_ns_per_event_wide_dims: Math.round(wideNs.baseline),
     ns_per_event_narrow_dims: Math.round(nsPerEventNarrow),
