@@ -166,6 +166,79 @@ describe('PaneCache batches', () => {
   });
 });
 
+describe('PaneCache against a straightforward fold', () => {
+  it('gives every row the counts, sums (bit for bit) and sketch bytes of a per-group fold of each batch, on random traffic', () => {
+    let seed = 7;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] ?? items[0] as T;
+    const panes = new PaneCache(1000);
+    type Expected = { events: number; value_sum: number; bot_events: number; bot_value_sum: number; late_events: number; users: HyperLogLog | null };
+    const expected = new Map<string, Expected>();
+    for (let b = 0; b < 40; b++) {
+      const nowMs = T0 + 2 * MIN + b * 1000;
+      const events = Array.from({ length: 1 + Math.floor(random() * 60) }, () =>
+        event({
+          eventType: pick(['click', 'view', 'buy']),
+          timestampMs: T0 + Math.floor(random() * 3 * MIN),
+          value: pick([0, 1, 0.1, 2.35, 1e-3]),
+          userKey: `u${Math.floor(random() * 30)}`,
+          dimsKey: pick(['a=1', 'a=2', 'a=1&b=x']),
+          dimsSlot: Math.floor(random() * 4) - 1,
+          bot: random() < 0.1,
+        }),
+      );
+      // The reference: one delta per group per batch, added to the group's totals.
+      const deltas = new Map<string, Expected>();
+      for (const e of events) {
+        const paneStart = e.timestampMs - (e.timestampMs % timing.paneMs);
+        const key = `${paneStart}|${e.eventType}|${e.dimsKey}`;
+        const d = deltas.get(key) ?? { events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null };
+        deltas.set(key, d);
+        if (isLateIn(e.timestampMs, nowMs)) d.late_events++;
+        if (e.bot) {
+          d.bot_events++;
+          d.bot_value_sum += e.value;
+        } else {
+          d.events++;
+          d.value_sum += e.value;
+          d.users ??= new HyperLogLog({ precision: USER_SKETCH_PRECISION });
+          d.users.add(e.userKey);
+        }
+      }
+      for (const [key, d] of deltas) {
+        const total = expected.get(key) ?? { events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null };
+        expected.set(key, {
+          events: total.events + d.events, value_sum: total.value_sum + d.value_sum, bot_events: total.bot_events + d.bot_events,
+          bot_value_sum: total.bot_value_sum + d.bot_value_sum, late_events: total.late_events + d.late_events,
+          users: d.users === null ? total.users : (total.users?.clone().merge(d.users) ?? d.users),
+        });
+      }
+      batch(panes, events, nowMs);
+      if (b % 7 === 3) {
+        panes.dirtyRows();
+        panes.markClean();
+      }
+    }
+    for (const [key, want] of expected) {
+      const [paneStart = '0', eventType = '', dimsKey = ''] = key.split('|');
+      const got = row(panes, Number(paneStart), eventType, dimsKey);
+      expect({ ...got, users: null }).toMatchObject({ ...want, users: null, u_events: want.events, u_value_sum: want.value_sum, unsealed: 1 });
+      expect(got.users === null ? null : new Uint8Array(got.users)).toEqual(want.users?.serialize() ?? null);
+    }
+    expect(panes.size).toBe(expected.size);
+  });
+});
+
+/** Late as the cache judges it: the event's window had closed at arrival. */
+function isLateIn(timestampMs: number, nowMs: number): boolean {
+  const windowStart = timestampMs - (timestampMs % timing.windowMs);
+  const closed = nowMs - timing.allowedLatenessMs - ((nowMs - timing.allowedLatenessMs) % timing.windowMs);
+  return windowStart + timing.windowMs <= closed;
+}
+
 describe('PaneCache lookups', () => {
   it('finds a row by its slot, and a slot another dims key took never returns the wrong row', () => {
     const panes = new PaneCache(1000);
