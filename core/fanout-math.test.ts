@@ -55,18 +55,18 @@ describe('50,000 viewers of one dashboard (the figures in docs/fanout.md)', () =
     expect(estimate.durableObjects).toEqual({ shards: 256, combiners: 16, root: 1, relays: 18, total: 291 });
   });
 
-  it('costs about $640 a month at 256 shards busy every tick all month; about $135 at the default 16 shards', () => {
-    expect(estimate.requestsPerSecond).toEqual({ shardPushes: 1024, settleReads: 128, combinerPushes: 64, relayPushes: 72, acks: 0 });
-    expect(Math.round(estimate.monthly.requestsUsd)).toBe(501);
+  it('costs about $590 a month at 256 shards busy every tick all month; about $130 at the default 16 shards', () => {
+    expect(estimate.requestsPerSecond).toEqual({ shardPushes: 1024, settleReads: 256 / 30, combinerPushes: 64, relayPushes: 72, acks: 0 });
+    expect(Math.round(estimate.monthly.requestsUsd)).toBe(454);
     expect(Math.round(estimate.monthly.durationUsd)).toBe(140);
-    expect(Math.round(estimate.monthly.totalUsd)).toBe(641);
+    expect(Math.round(estimate.monthly.totalUsd)).toBe(594);
     const sixteen = estimateFanout({ ...scenario, shardCount: 16 });
-    expect(Math.round(sixteen.monthly.totalUsd)).toBe(135);
+    expect(Math.round(sixteen.monthly.totalUsd)).toBe(132);
     // The dashboard (flow control, window 32, an ack every 16 frames): 12,500 messages/s, billed 1/20 each.
     const dashboard = estimateFanout({ ...scenario, ackEveryFrames: 16 });
     expect(Math.round(dashboard.requestsPerSecond.acks)).toBe(625);
-    expect(Math.round(dashboard.monthly.totalUsd)).toBe(884);
-    expect(Math.round(estimateFanout({ ...scenario, ackEveryFrames: 16, shardCount: 16 }).monthly.totalUsd)).toBe(378);
+    expect(Math.round(dashboard.monthly.totalUsd)).toBe(837);
+    expect(Math.round(estimateFanout({ ...scenario, ackEveryFrames: 16, shardCount: 16 }).monthly.totalUsd)).toBe(375);
     // Outgoing WebSocket messages are not billed: the viewer count only moves the relay count.
     const doubled = estimateFanout({ ...scenario, viewers: 100_000 });
     expect(doubled.relays).toBe(27);

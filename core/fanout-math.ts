@@ -18,11 +18,13 @@ export const ROOT_RPC_BUDGET_PER_S = 256;
 /** Sockets one Durable Object may hold (runtime hard cap). */
 export const DO_MAX_WEBSOCKETS = 32_768;
 /**
- * Anti-entropy: within this long after any push, a combiner re-reads its
- * shards' recent totals (a push is at most once), i.e. each busy shard serves
- * one liveTotals read per interval.
+ * Anti-entropy backstop: within this long after any push, a combiner re-reads
+ * its shards' recent totals, i.e. each busy shard serves one liveTotals read
+ * per interval. Not the repair path for known losses (retried pushes, a
+ * restarted shard's announce), so it can be slow: at 2 s these re-reads were
+ * a fifth of a busy shard's CPU.
  */
-export const SETTLE_INTERVAL_MS = 2000;
+export const SETTLE_INTERVAL_MS = 30_000;
 
 export interface CombinerPlan {
   shardCount: number;

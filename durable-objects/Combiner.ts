@@ -8,14 +8,16 @@ import { shardObjectName } from '../core/shard.ts';
 import { Ticker } from '../core/ticker.ts';
 
 /**
- * Anti-entropy (SETTLE_INTERVAL_MS): a shard's push is at most once (it is sent after the ingest
- * committed; a shard that dies in between, or a push that fails, loses it, and
- * a retried request is a duplicate that pushes nothing). So within this long
- * after any push the combiner re-reads its shards' recent totals and passes
- * up whatever moved: a lost push shows up on viewers seconds late instead of never.
- * The re-read looks this far back: the current and previous minutes, where late pushes matter.
+ * Anti-entropy, a backstop (SETTLE_INTERVAL_MS): pushes are the fast path, and
+ * the losses they can have are covered where they happen (a failed push is
+ * retried by its shard; a shard that died with pushes waiting re-announces its
+ * recent totals when it starts again; a restarted combiner rebuilds from its
+ * shards). For whatever else goes missing, within this long after any push the
+ * combiner re-reads its shards' recent totals and passes up what moved, so a
+ * lost push shows up on viewers late instead of never. The re-read (and a
+ * shard's announce) looks this far back: the current and previous minutes.
  */
-const SETTLE_LOOKBACK_MS = 2 * 60_000;
+export const SETTLE_LOOKBACK_MS = 2 * 60_000;
 
 /**
  * The combiner that merges `shard`'s partials. Shards push here (at most once

@@ -6,6 +6,8 @@ import { compilePolicy, MemoryAdmittedValues, type AdmittedValues, type Dimensio
 import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
 import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
 import { PendingWrites } from '../core/pending-writes.ts';
+import { PushCoalescer } from '../core/push-coalescer.ts';
+import { LIVE_RETENTION_MS } from '../core/live-totals.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
 import { hash64Into } from '../core/hash64.ts';
@@ -28,7 +30,7 @@ import {
 import { checkSlidingQuery, slidingRange, SlidingAccumulator, type SlidingWindowQuery, type SlidingWindowResult } from '../core/sliding.ts';
 import { windowStartOf } from '../core/windows.ts';
 import { clickHouseClient } from '../workers/clickhouse.ts';
-import { combinerFor } from './Combiner.ts';
+import { combinerFor, SETTLE_LOOKBACK_MS } from './Combiner.ts';
 
 export type { FlushOutcome, ShardStats } from '../core/shard-health.ts';
 
@@ -112,6 +114,21 @@ export class ShardAggregator extends DurableObject<Env> {
     this.pushes = new PushCoalescer(readLiveConfig(env).tickMs, (projectId, shard, groups) => this.pushToCombiner(projectId, shard, groups));
     this.migrate();
     this.load(Date.now());
+    this.announce();
+  }
+
+  /**
+   * A (re)started shard pushes its recent totals once: pushes that were
+   * waiting, or on their way, when the previous instance died were lost with
+   * it, and nothing else would send them (a client's retry is a duplicate that
+   * changes nothing). Totals are absolute, so re-sending what the combiner
+   * already has moves nothing.
+   */
+  private announce(): void {
+    const identity = this.identity();
+    if (identity === null) return;
+    const groups = this.recentTotals(Date.now() - SETTLE_LOOKBACK_MS);
+    if (groups.length > 0) this.pushes.add(identity.projectId, identity.shard, groups);
   }
 
   /** Everything in memory from storage: the tables as of the last checkpoint, then the ingest log replayed on top. */
@@ -523,7 +540,11 @@ export class ShardAggregator extends DurableObject<Env> {
 
   /** Running pane totals (human events and value sum) since `sinceMs`, so a restarted Broadcast can rebuild its view. */
   async liveTotals(sinceMs: number): Promise<PartialAggregate[]> {
-    // Combiners call this every few seconds (settling re-reads): read the tables and lay the dirty rows over
+    return this.recentTotals(sinceMs);
+  }
+
+  private recentTotals(sinceMs: number): PartialAggregate[] {
+    // Combiners call this to settle and rebuild: read the tables and lay the dirty rows over
     // them rather than checkpointing, which would undo the write coalescing.
     const totals = new Map<string, PartialAggregate>();
     const put = (row: { pane_start: number; event_type: string; dims_key: string; events: number; value_sum: number }): void => {
@@ -610,12 +631,14 @@ export class ShardAggregator extends DurableObject<Env> {
   /** Shard -> its combiner (never the root directly: at many shards the root would pass its ~1,000 RPC/s soft limit). */
   private pushToCombiner(projectId: string, shard: number, groups: PartialAggregate[]): void {
     const partials: ShardPartials = { projectId, shard, windowMs: this.config.paneMs, groups };
-    // The live view is an observer: its failure must never fail ingestion (the combiner's settling re-read repairs a lost push).
+    // The live view is an observer: its failure must never fail ingestion. A failed push goes out again with the next one.
     this.ctx.waitUntil(
       combinerFor(this.env, projectId, shard)
         .publish(partials)
         .catch((error: unknown) => {
-          console.warn('ShardAggregator push to Combiner failed:', error instanceof Error ? error.message : error);
+          console.warn('ShardAggregator push to Combiner failed (retried):', error instanceof Error ? error.message : error);
+          const oldestKept = Date.now() - LIVE_RETENTION_MS;
+          this.pushes.retry(projectId, shard, groups.filter((group) => group.windowStart >= oldestKept));
         }),
     );
   }
@@ -671,49 +694,6 @@ export class ShardAggregator extends DurableObject<Env> {
     if (this.metaCache.get(key) === value) return;
     this.write('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
     this.metaCache.set(key, value);
-  }
-}
-
-/**
- * Coalesces live pushes: groups carry absolute running totals, so only the
- * latest value per (window, event type, dims) matters and merging pushes
- * loses nothing. The first push after a quiet interval goes out at once;
- * later ones within `intervalMs` wait for one trailing push. Holds no state
- * that counts: a push lost with the instance is rebuilt by Broadcast from
- * liveTotals().
- */
-class PushCoalescer {
-  private readonly pending = new Map<string, PartialAggregate>();
-  private target: { projectId: string; shard: number } | null = null;
-  private lastPushMs = -Infinity;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly intervalMs: number;
-  private readonly send: (projectId: string, shard: number, groups: PartialAggregate[]) => void;
-
-  constructor(intervalMs: number, send: (projectId: string, shard: number, groups: PartialAggregate[]) => void) {
-    this.intervalMs = intervalMs;
-    this.send = send;
-  }
-
-  add(projectId: string, shard: number, groups: readonly PartialAggregate[]): void {
-    // A shard serves one (project, shard); a different one would only be a misuse, so push what is pending first.
-    if (this.target !== null && (this.target.projectId !== projectId || this.target.shard !== shard)) this.flush();
-    this.target = { projectId, shard };
-    for (const group of groups) this.pending.set(`${group.windowStart}\u0000${group.eventType}\u0000${group.dimsKey}`, group);
-    if (this.timer !== null) return;
-    const wait = this.lastPushMs + this.intervalMs - Date.now();
-    if (wait <= 0) this.flush();
-    else this.timer = setTimeout(() => this.flush(), wait);
-  }
-
-  private flush(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.target === null || this.pending.size === 0) return;
-    const groups = [...this.pending.values()];
-    this.pending.clear();
-    this.lastPushMs = Date.now();
-    this.send(this.target.projectId, this.target.shard, groups);
   }
 }
 

@@ -1,0 +1,51 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PartialAggregate } from './protocol.ts';
+import { PushCoalescer } from './push-coalescer.ts';
+
+const group = (eventType: string, events: number): PartialAggregate => ({ windowStart: 60_000, eventType, dimsKey: '', events, valueSum: events * 2 });
+
+describe('PushCoalescer', () => {
+  let sent: PartialAggregate[][];
+  let pushes: PushCoalescer;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    sent = [];
+    pushes = new PushCoalescer(250, (_projectId, _shard, groups) => sent.push(groups));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends the first push at once and coalesces later ones into one trailing push per interval, latest totals winning', () => {
+    pushes.add('p', 0, [group('click', 1)]);
+    expect(sent).toEqual([[group('click', 1)]]);
+    pushes.add('p', 0, [group('click', 2)]);
+    pushes.add('p', 0, [group('click', 3), group('view', 1)]);
+    expect(sent).toHaveLength(1);
+    vi.advanceTimersByTime(250);
+    expect(sent).toEqual([[group('click', 1)], [group('click', 3), group('view', 1)]]);
+  });
+
+  it('re-sends the groups of a failed push with the next push', () => {
+    pushes.add('p', 0, [group('click', 1), group('view', 4)]);
+    const failed = sent[0] ?? [];
+    pushes.retry('p', 0, failed);
+    expect(pushes.pendingCount).toBe(2);
+    vi.advanceTimersByTime(250);
+    expect(sent[1]).toEqual([group('click', 1), group('view', 4)]);
+  });
+
+  it('a retried group never overwrites newer totals already waiting', () => {
+    pushes.add('p', 0, [group('click', 1)]);
+    pushes.add('p', 0, [group('click', 5)]);
+    pushes.retry('p', 0, [group('click', 1), group('view', 2)]);
+    vi.advanceTimersByTime(250);
+    expect(sent[1]).toEqual([group('click', 5), group('view', 2)]);
+  });
+
+  it('ignores a retry for another (project, shard) than the one it pushes for', () => {
+    pushes.add('p', 0, [group('click', 1)]);
+    pushes.retry('q', 3, [group('click', 9)]);
+    expect(pushes.pendingCount).toBe(0);
+  });
+});
