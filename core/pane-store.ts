@@ -12,16 +12,45 @@ import type { PartialAggregate } from './protocol.ts';
 import type { SealedPane } from './sealing.ts';
 import { windowStartOf } from './windows.ts';
 
-export const SHARD_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS panes (
+/**
+ * The panes table, `name` so a migration can build it under another name.
+ * WITHOUT ROWID and a partial index of the unsealed rows: SQLite-backed
+ * objects are billed per row written, index rows included, and this layout
+ * writes a pane row's key once (no separate primary-key index) and its
+ * unsealed-index entry only while it is unsealed (none to delete at prune).
+ */
+export function panesTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
     pane_start INTEGER NOT NULL, event_type TEXT NOT NULL, dims_key TEXT NOT NULL,
     events INTEGER NOT NULL, value_sum REAL NOT NULL, bot_events INTEGER NOT NULL, bot_value_sum REAL NOT NULL,
     late_events INTEGER NOT NULL, users BLOB,
     u_events INTEGER NOT NULL, u_value_sum REAL NOT NULL, u_bot_events INTEGER NOT NULL, u_bot_value_sum REAL NOT NULL,
     u_late_events INTEGER NOT NULL, unsealed INTEGER NOT NULL,
-    PRIMARY KEY (pane_start, event_type, dims_key));
-  CREATE INDEX IF NOT EXISTS panes_unsealed ON panes (unsealed, pane_start);
+    PRIMARY KEY (pane_start, event_type, dims_key)) WITHOUT ROWID`;
+}
+
+export const PANES_UNSEALED_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS panes_unsealed_by_start ON panes (pane_start) WHERE unsealed = 1';
+
+/** Every column of a panes row, in table order (for copying between layouts). */
+export const PANE_COLUMNS = 'pane_start, event_type, dims_key, events, value_sum, bot_events, bot_value_sum, late_events, users, ' +
+  'u_events, u_value_sum, u_bot_events, u_bot_value_sum, u_late_events, unsealed';
+
+/**
+ * Moves a panes table of the first layout (a rowid table with a separate
+ * primary-key index and a full (unsealed, pane_start) index) to the current
+ * one, rows unchanged. Run inside a transaction; a no-op once done.
+ */
+export const UPGRADE_PANES_SQL = [
+  panesTableSql('panes_next'),
+  `INSERT INTO panes_next (${PANE_COLUMNS}) SELECT ${PANE_COLUMNS} FROM panes`,
+  'DROP TABLE panes',
+  'ALTER TABLE panes_next RENAME TO panes',
+  PANES_UNSEALED_INDEX_SQL,
+];
+
+export const SHARD_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  ${panesTableSql('panes')};
   CREATE TABLE IF NOT EXISTS dim_values (window_start INTEGER NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (window_start, dimension, value));
   CREATE TABLE IF NOT EXISTS governance_pending (window_start INTEGER NOT NULL, reason TEXT NOT NULL, dimension TEXT NOT NULL,

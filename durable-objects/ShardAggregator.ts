@@ -11,7 +11,7 @@ import { LIVE_RETENTION_MS } from '../core/live-totals.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
 import { hash64Into } from '../core/hash64.ts';
-import { PaneCache, paneValues, SHARD_SCHEMA, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
+import { PaneCache, PANES_UNSEALED_INDEX_SQL, paneValues, SHARD_SCHEMA, UPGRADE_PANES_SQL, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
 import { closedThrough, closeTimeOf, minuteStartOf } from '../core/panes.ts';
 import type { PartialAggregate, ShardIngestRequest, ShardIngestResult, ShardPartials } from '../core/protocol.ts';
 import { dedupToken, FLUSH_INSERT_SETTINGS, TABLES } from '../core/rollup-rows.ts';
@@ -181,6 +181,13 @@ export class ShardAggregator extends DurableObject<Env> {
 
   private migrate(): void {
     this.sql.exec(SHARD_SCHEMA);
+    const panes = this.sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'panes'").toArray()[0];
+    if (panes !== undefined && !/WITHOUT ROWID/i.test(panes.sql)) {
+      this.ctx.storage.transactionSync(() => {
+        for (const statement of UPGRADE_PANES_SQL) this.sql.exec(statement);
+      });
+    }
+    this.sql.exec(PANES_UNSEALED_INDEX_SQL);
     if (this.getMeta('incarnation') === null) this.setMeta('incarnation', crypto.randomUUID());
   }
 

@@ -168,7 +168,7 @@ describe('Broadcast (live fan-out root)', () => {
       const touched = await runInDurableObject(shardStub(shard), (instance: ShardAggregator, state) => {
         // Counted state reaches the panes table at a checkpoint (write-behind); edit it only after one.
         instance.checkpoint();
-        return state.storage.sql.exec('UPDATE panes SET events = events + 2 WHERE event_type = ? AND rowid = (SELECT MIN(rowid) FROM panes WHERE event_type = ?)', eventType, eventType).rowsWritten;
+        return state.storage.sql.exec('UPDATE panes SET events = events + 2 WHERE (pane_start, event_type, dims_key) = (SELECT pane_start, event_type, dims_key FROM panes WHERE event_type = ? ORDER BY pane_start, dims_key LIMIT 1)', eventType).rowsWritten;
       });
       if (touched === 1) lostOn = shard;
     }

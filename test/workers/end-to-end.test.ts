@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countInClickHouse, isDelta, LiveClient, postJson, readGet, sleep, uniqueEventType } from './helpers.ts';
+import { atFreshSecond, countInClickHouse, isDelta, LiveClient, postJson, readGet, sleep, uniqueEventType } from './helpers.ts';
 
 const MINUTE = 60_000;
 
@@ -28,7 +28,7 @@ describe('end to end: events flow from ingestion to ClickHouse and to a live vie
     viewer.send({ action: 'subscribe', topic });
     await viewer.waitFor((m): m is { type: string } => typeof m === 'object' && m !== null && 'type' in m && m.type === 'subscribed');
 
-    const now = Date.now();
+    const now = await atFreshSecond();
     const events = Array.from({ length: 25 }, (_, i) => ({
       eventId: `evt_${eventType}_${i}`,
       eventType,

@@ -107,6 +107,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Waits for the start of the next second. Test windows are 1 s with no
+ * lateness, so an event reaching its shard in a later second than its
+ * timestamp is (rightly) late: tests that assert "not late" start here.
+ */
+export async function atFreshSecond(): Promise<number> {
+  await sleep(1000 - (Date.now() % 1000) + 5);
+  return Date.now();
+}
+
 /** A real WebSocket client connected through the Worker's /v1/live route. */
 export class LiveClient {
   readonly messages: unknown[] = [];

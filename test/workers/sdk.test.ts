@@ -54,7 +54,9 @@ describe('the SDK against the real Worker', () => {
 
     await sleep(1100);
     await flushAllShards(project.projectId);
-    expect(await countInClickHouse(eventType, project.projectId)).toEqual({ events: 30, valueSum: 60, lateEvents: 0 });
+    // Counted once (late or not: with 1 s test windows the retry may land in the next second, an adjustment row of the same window).
+    const counted = await countInClickHouse(eventType, project.projectId);
+    expect({ events: counted.events, valueSum: counted.valueSum }).toEqual({ events: 30, valueSum: 60 });
   });
 
   it('waits out a 429 as Retry-After says and then delivers the batch once', async () => {
