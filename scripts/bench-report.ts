@@ -291,6 +291,10 @@ export const KNOWN_BENCHES: readonly BenchSpec[] = [
       { figure: 'event → viewer latency p50', value: 'p50_ms', unit: 'ms' },
       { figure: 'event → viewer latency p99', value: 'p99_ms', unit: 'ms', target: { on: 'value', op: '<=', value: 1000, source: 'issue 5 (seed: on the dashboard in under a second)' } },
       { figure: 'deltas delivered', value: 'deltas_per_s', unit: 'deltas/s' },
+      { figure: 'hop: edge → root emit, p99', value: 'hops.edge_to_root_emit.p99_ms', unit: 'ms' },
+      { figure: 'hop: root emit → viewer, p99', value: 'hops.root_emit_to_viewer.p99_ms', unit: 'ms' },
+      { figure: 'DO isolate heap per viewer', value: 'isolate_heap_per_viewer_bytes', unit: 'bytes' },
+      { figure: 'workerd RSS per viewer (sockets, permessage-deflate contexts)', value: 'memory_per_viewer_kib', unit: 'KiB' },
     ],
   },
 ];
