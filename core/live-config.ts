@@ -16,6 +16,7 @@ export interface LiveVars extends ConfigVars {
   COMBINER_FANIN?: string;
   LIVE_SNAPSHOT_MINUTES?: string;
   LIVE_VIEWER_QUEUE_MAX?: string;
+  LIVE_VIEWER_SILENCE_SECONDS?: string;
   LIVE_TOKEN_TTL_SECONDS?: string;
 }
 
@@ -27,6 +28,12 @@ export interface LiveLimits {
   snapshotMinutes: number;
   /** Distinct (topic, window) deltas a flow-controlled viewer may have waiting before it is closed. */
   viewerQueueMax: number;
+  /**
+   * A viewer without flow control that sends nothing (no heartbeat, ack or
+   * subscribe) for this long while deltas go to it is closed (LIVE_CLOSE.silentViewer):
+   * the relay cannot see its send queue, so silence is what bounds it.
+   */
+  viewerSilenceSeconds: number;
 }
 
 export interface LiveConfig {
@@ -41,6 +48,8 @@ export interface LiveConfig {
 /** Sockets one relay may hold: the runtime's cap, less headroom for sockets still closing (getWebSockets counts them). */
 export const MAX_RELAY_VIEWERS = DO_MAX_WEBSOCKETS - 2768;
 export const MAX_TOKEN_TTL_SECONDS = 3600;
+export const MIN_VIEWER_SILENCE_SECONDS = 5;
+export const MAX_VIEWER_SILENCE_SECONDS = 3600;
 export const MIN_TOKEN_TTL_SECONDS = 10;
 
 export function readLiveConfig(vars: LiveVars): LiveConfig {
@@ -53,6 +62,7 @@ export function readLiveConfig(vars: LiveVars): LiveConfig {
       relayMaxViewers: integerVar('RELAY_MAX_VIEWERS', vars.RELAY_MAX_VIEWERS, 5000, 1, MAX_RELAY_VIEWERS),
       snapshotMinutes: integerVar('LIVE_SNAPSHOT_MINUTES', vars.LIVE_SNAPSHOT_MINUTES, 10, 0, MAX_SNAPSHOT_MINUTES),
       viewerQueueMax: integerVar('LIVE_VIEWER_QUEUE_MAX', vars.LIVE_VIEWER_QUEUE_MAX, 256, 1, 100_000),
+      viewerSilenceSeconds: integerVar('LIVE_VIEWER_SILENCE_SECONDS', vars.LIVE_VIEWER_SILENCE_SECONDS, 120, MIN_VIEWER_SILENCE_SECONDS, MAX_VIEWER_SILENCE_SECONDS),
     },
     tokenTtlSeconds: integerVar('LIVE_TOKEN_TTL_SECONDS', vars.LIVE_TOKEN_TTL_SECONDS, 300, MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS),
   };
@@ -67,6 +77,7 @@ export function parseLiveLimits(input: unknown, base: LiveLimits): LimitsParse {
     relayMaxViewers: [1, MAX_RELAY_VIEWERS],
     snapshotMinutes: [0, MAX_SNAPSHOT_MINUTES],
     viewerQueueMax: [1, 100_000],
+    viewerSilenceSeconds: [MIN_VIEWER_SILENCE_SECONDS, MAX_VIEWER_SILENCE_SECONDS],
   };
   const limits: LiveLimits = { ...base };
   for (const [key, value] of Object.entries(input)) {
@@ -81,6 +92,6 @@ export function parseLiveLimits(input: unknown, base: LiveLimits): LimitsParse {
 }
 
 function isLimitKey(key: string): key is keyof LiveLimits {
-  return key === 'relayMaxViewers' || key === 'snapshotMinutes' || key === 'viewerQueueMax';
+  return key === 'relayMaxViewers' || key === 'snapshotMinutes' || key === 'viewerQueueMax' || key === 'viewerSilenceSeconds';
 }
 

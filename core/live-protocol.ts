@@ -37,6 +37,8 @@ export const LIVE_CLOSE = {
   abuse: 1008,
   /** The viewer's queue overflowed (it did not ack): reconnect and resume with lastSeq. */
   slowViewer: 4001,
+  /** A viewer without flow control sent nothing (not even the heartbeat) for LiveLimits.viewerSilenceSeconds while deltas went to it: reconnect and resume with lastSeq. */
+  silentViewer: 4002,
 } as const;
 
 export const LIVE_ABUSE = {

@@ -12,6 +12,7 @@ const params: ViewerParams = {
   capacity: 5000,
   snapshotMinutes: 10,
   queueMax: 256,
+  silenceSeconds: 120,
   tickMs: 250,
 };
 
@@ -27,6 +28,13 @@ describe('viewer state', () => {
     expect(parseAttachment(structuredClone(attachment))).toEqual(attachment);
     expect(parseAttachment({ ...attachment, topics: ['a', 7] })?.topics).toEqual(['a']);
     expect(parseAttachment({ topics: [] })).toBeNull();
+    expect(parseViewerParams(JSON.stringify({ ...params, silenceSeconds: 1 }))).toBeNull();
+  });
+
+  it('reads an attachment saved before the silence bound existed with the longest bound, not as unreadable', () => {
+    const { silenceSeconds: _dropped, ...older } = newAttachment(params);
+    expect(parseAttachment(older)?.silenceSeconds).toBe(3600);
+    expect(parseAttachment({ ...older, silenceSeconds: 0 })).toBeNull();
   });
 
   it('closes after maxStrikes bad frames within the window, and forgives older ones', () => {

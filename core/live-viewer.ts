@@ -9,6 +9,7 @@
  */
 import { isPlainObject } from './events.ts';
 import { LIVE_ABUSE, MAX_ACK_WINDOW_FRAMES, MAX_SNAPSHOT_MINUTES, MAX_TOPIC_CHARS_PER_VIEWER, MAX_TOPICS_PER_VIEWER } from './live-protocol.ts';
+import { MAX_VIEWER_SILENCE_SECONDS, MIN_VIEWER_SILENCE_SECONDS } from './live-config.ts';
 import { isRelayHint, type RelayHint } from './relay-placement.ts';
 
 /** Header the edge sets on the upgrade it forwards to a relay (built fresh: a client's own header never passes). */
@@ -27,6 +28,8 @@ export interface ViewerParams {
   capacity: number;
   snapshotMinutes: number;
   queueMax: number;
+  /** LiveLimits.viewerSilenceSeconds: applies to viewers without flow control. */
+  silenceSeconds: number;
   tickMs: number;
 }
 
@@ -38,6 +41,7 @@ export interface ViewerAttachment {
   ackWindow: number | null;
   snapshotMinutes: number;
   queueMax: number;
+  silenceSeconds: number;
   topics: string[];
   strikes: number;
   strikeWindowStartMs: number;
@@ -52,12 +56,13 @@ export function parseViewerParams(raw: string | null): ViewerParams | null {
     return null;
   }
   if (!isPlainObject(value) || value.v !== 1) return null;
-  const { projectId, relay, hint, topicPrefix, ackWindow, capacity, snapshotMinutes, queueMax, tickMs } = value;
+  const { projectId, relay, hint, topicPrefix, ackWindow, capacity, snapshotMinutes, queueMax, silenceSeconds, tickMs } = value;
   if (typeof projectId !== 'string' || typeof relay !== 'string' || typeof topicPrefix !== 'string') return null;
   if (ackWindow !== null && !isInt(ackWindow, 1, MAX_ACK_WINDOW_FRAMES)) return null;
   if (hint !== null && !isRelayHint(hint)) return null;
   if (!isInt(capacity, 1, 32_768) || !isInt(snapshotMinutes, 0, MAX_SNAPSHOT_MINUTES) || !isInt(queueMax, 1, 100_000) || !isInt(tickMs, 1, 60_000)) return null;
-  return { v: 1, projectId, relay, hint, topicPrefix, ackWindow, capacity, snapshotMinutes, queueMax, tickMs };
+  if (!isInt(silenceSeconds, MIN_VIEWER_SILENCE_SECONDS, MAX_VIEWER_SILENCE_SECONDS)) return null;
+  return { v: 1, projectId, relay, hint, topicPrefix, ackWindow, capacity, snapshotMinutes, queueMax, silenceSeconds, tickMs };
 }
 
 export function newAttachment(params: ViewerParams): ViewerAttachment {
@@ -69,6 +74,7 @@ export function newAttachment(params: ViewerParams): ViewerAttachment {
     ackWindow: params.ackWindow,
     snapshotMinutes: params.snapshotMinutes,
     queueMax: params.queueMax,
+    silenceSeconds: params.silenceSeconds,
     topics: [],
     strikes: 0,
     strikeWindowStartMs: 0,
@@ -78,12 +84,15 @@ export function newAttachment(params: ViewerParams): ViewerAttachment {
 export function parseAttachment(raw: unknown): ViewerAttachment | null {
   if (!isPlainObject(raw) || raw.v !== 1) return null;
   const { projectId, relay, topicPrefix, ackWindow, snapshotMinutes, queueMax, topics, strikes, strikeWindowStartMs } = raw;
+  // Sockets accepted before the silence bound existed carry none: they get the longest.
+  const silenceSeconds = raw.silenceSeconds === undefined ? MAX_VIEWER_SILENCE_SECONDS : raw.silenceSeconds;
+  if (!isInt(silenceSeconds, MIN_VIEWER_SILENCE_SECONDS, MAX_VIEWER_SILENCE_SECONDS)) return null;
   if (typeof projectId !== 'string' || typeof relay !== 'string' || typeof topicPrefix !== 'string') return null;
   if (ackWindow !== null && !isInt(ackWindow, 1, MAX_ACK_WINDOW_FRAMES)) return null;
   if (!isInt(snapshotMinutes, 0, MAX_SNAPSHOT_MINUTES) || !isInt(queueMax, 1, 100_000) || !isInt(strikes, 0, 1_000_000)) return null;
   if (typeof strikeWindowStartMs !== 'number' || !Array.isArray(topics)) return null;
   const names = topics.filter((topic): topic is string => typeof topic === 'string');
-  return { v: 1, projectId, relay, topicPrefix, ackWindow, snapshotMinutes, queueMax, topics: names, strikes, strikeWindowStartMs };
+  return { v: 1, projectId, relay, topicPrefix, ackWindow, snapshotMinutes, queueMax, silenceSeconds, topics: names, strikes, strikeWindowStartMs };
 }
 
 /** Counts one bad frame; 'close' once LIVE_ABUSE.maxStrikes land within LIVE_ABUSE.windowMs. Mutates. */

@@ -38,6 +38,8 @@ interface Viewer {
   attachment: ViewerAttachment;
   queue: ViewerQueue;
   bucket: MessageBucket;
+  /** When this object last heard from the viewer (any message; heartbeats are read from the runtime when needed). */
+  lastHeardMs: number;
 }
 
 /** A delta serialized once per tick, spliced into every viewer's frame. */
@@ -149,6 +151,7 @@ export class LiveRelay extends DurableObject<Env> {
       safeClose(ws, 1011, 'lost viewer state');
       return;
     }
+    viewer.lastHeardMs = Date.now();
     const parsed = parseLiveClientMessage(frame);
     if (!parsed.ok) {
       this.reject(viewer, parsed.code, parsed.message, parsed.topic);
@@ -344,12 +347,32 @@ export class LiveRelay extends DurableObject<Env> {
 
   /** Through the viewer's queue: sent now, or queued (coalescing) for a viewer that has not acked; overflow closes it. */
   private sendDeltas(viewer: Viewer, items: readonly Outgoing[]): void {
+    if (viewer.attachment.ackWindow === null && this.silent(viewer)) {
+      this.untrack(viewer.ws);
+      safeClose(viewer.ws, LIVE_CLOSE.silentViewer, 'silent viewer: send the heartbeat, reconnect and resume with lastSeq');
+      return;
+    }
     const offer = viewer.queue.offer(items.map((item) => item.delta));
     if (offer.kind === 'send') this.sendRaw(viewer, frameOf(items.map((item) => item.json)));
     else if (offer.kind === 'overflow') {
       this.untrack(viewer.ws);
       safeClose(viewer.ws, LIVE_CLOSE.slowViewer, 'slow viewer: reconnect and resume with lastSeq');
     }
+  }
+
+  /**
+   * A viewer without flow control is bounded by time, not by a queue the relay
+   * cannot see: one that sent nothing for its silence limit (the runtime
+   * answers heartbeats without waking us, so their time is asked for only then)
+   * is treated as gone, since its frames would pile up unseen in the runtime.
+   */
+  private silent(viewer: Viewer): boolean {
+    const now = Date.now();
+    const limitMs = viewer.attachment.silenceSeconds * 1000;
+    if (now - viewer.lastHeardMs <= limitMs) return false;
+    const heartbeat = this.ctx.getWebSocketAutoResponseTimestamp(viewer.ws);
+    if (heartbeat !== null) viewer.lastHeardMs = Math.max(viewer.lastHeardMs, heartbeat.getTime());
+    return now - viewer.lastHeardMs > limitMs;
   }
 
   private sendJson(viewer: Viewer, message: unknown): void {
@@ -387,6 +410,8 @@ export class LiveRelay extends DurableObject<Env> {
       attachment,
       queue: new ViewerQueue(attachment.ackWindow ?? Number.POSITIVE_INFINITY, attachment.queueMax),
       bucket: new MessageBucket(undefined, undefined, Date.now()),
+      // After a wake from hibernation the clock starts again: silence is judged from here.
+      lastHeardMs: Date.now(),
     };
     this.viewers.set(ws, viewer);
     return viewer;

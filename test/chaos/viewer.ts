@@ -7,6 +7,7 @@
 // It can be disconnected mid-run and reconnect, resuming with lastSeq (the
 // relay replays what was missed, or answers with a snapshot) or asking for a
 // fresh snapshot.
+import { HEARTBEAT_REQUEST } from '../../core/live-protocol.ts';
 import { LiveClient } from '../workers/helpers.ts';
 
 interface MinuteValue {
@@ -67,6 +68,12 @@ export class ChaosViewer {
     const client = await LiveClient.connect(`/v1/live?key=${encodeURIComponent(this.readKey)}`);
     this.client = client;
     this.processed = 0;
+    // As a dashboard does (every 25 s): a viewer without flow control that stays silent is closed (4002).
+    const heartbeat = setInterval(() => {
+      if (this.client === client) client.send(HEARTBEAT_REQUEST);
+      else clearInterval(heartbeat);
+    }, 25_000);
+    client.socket.addEventListener('close', () => clearInterval(heartbeat));
     client.socket.addEventListener('close', (event) => {
       // Closed by the server (we close through disconnect(), which forgets the client first): like a
       // dashboard, reconnect and resume with lastSeq.

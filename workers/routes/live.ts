@@ -69,6 +69,7 @@ export async function getLive(c: Context<AppEnv>): Promise<Response> {
       capacity: lease.limits.relayMaxViewers,
       snapshotMinutes: lease.limits.snapshotMinutes,
       queueMax: lease.limits.viewerQueueMax,
+      silenceSeconds: lease.limits.viewerSilenceSeconds,
       tickMs: lease.tickMs || config.tickMs,
     };
     const relay = c.env.LIVE_RELAY.get(c.env.LIVE_RELAY.idFromName(lease.relay), lease.hint === null ? undefined : { locationHint: lease.hint });
