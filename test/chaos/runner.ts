@@ -455,7 +455,6 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
       }
       case 'duplicate-alarm': {
         const project = projectOf(fault.project);
-        const stub = shardStub(project.projectId, fault.shard);
         const describe = (o: PromiseSettledResult<unknown>): string =>
           o.status === 'rejected' ? `threw: ${o.reason instanceof Error ? o.reason.message : String(o.reason)}`.slice(0, 120) : typeof o.value === 'boolean' ? (o.value ? 'alarm ran' : 'no alarm set') : isRecord(o.value) && typeof o.value.status === 'string' ? (o.value.status === 'error' ? `error: ${String(o.value.message).slice(0, 80)}` : o.value.status) : 'ran';
         // Duplicated means at least two of the concurrent runs ran to the end; an abort striking the shard meanwhile can
@@ -464,6 +463,8 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
         let completed = 0;
         let slowest = 0;
         for (let attempt = 0; attempt < 3 && completed < 2; attempt++) {
+          // A stub that saw its object reset (an abort fault meanwhile) throws that error for good: a fresh one per attempt.
+          const stub = shardStub(project.projectId, fault.shard);
           const began = Date.now();
           const timed = (p: Promise<unknown>): Promise<unknown> =>
             Promise.resolve(p).finally(() => {
@@ -478,7 +479,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosReport> {
           completed = outcomes.filter((o) => o.status === 'fulfilled').length;
           tries.push(outcomes.map(describe).join(', '));
         }
-        const again = await stub.flushNow().catch((e: unknown) => e);
+        const again = await shardStub(project.projectId, fault.shard).flushNow().catch((e: unknown) => e);
         const last = isRecord(again) && typeof again.status === 'string' ? again.status : `threw: ${again instanceof Error ? again.message : String(again)}`.slice(0, 120);
         record(`${project.label}/shard ${fault.shard}`, completed >= 2, `4 concurrent runs (${tries.join('; then ')}) within ${slowest} ms, then once more (${last})`);
         return;
