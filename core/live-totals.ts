@@ -44,6 +44,11 @@ export function minuteOf(timestampMs: number): number {
   return timestampMs - (((timestampMs % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
 }
 
+/** The key of one (pane start, event type, dimension set) group, as every live stage keys its maps. */
+export function paneGroupKey(paneStart: number, eventType: string, dimsKey: string): string {
+  return `${paneStart}\u0000${eventType}\u0000${dimsKey}`;
+}
+
 export class LiveTotals {
   /** minute start -> pane key -> pane total. */
   private readonly minutes = new Map<number, Map<string, PaneTotal>>();
@@ -66,7 +71,7 @@ export class LiveTotals {
         panes = new Map();
         this.minutes.set(minuteStart, panes);
       }
-      const key = `${partial.windowStart}\u0000${partial.eventType}\u0000${partial.dimsKey}`;
+      const key = paneGroupKey(partial.windowStart, partial.eventType, partial.dimsKey);
       let pane = panes.get(key);
       if (pane === undefined) {
         pane = {
@@ -92,7 +97,7 @@ export class LiveTotals {
 
   /** The pane total of (pane start, event type, dimension set), if retained. */
   pane(paneStart: number, eventType: string, dimsKey: string): PaneTotal | undefined {
-    return this.minutes.get(minuteOf(paneStart))?.get(`${paneStart}\u0000${eventType}\u0000${dimsKey}`);
+    return this.minutes.get(minuteOf(paneStart))?.get(paneGroupKey(paneStart, eventType, dimsKey));
   }
 
   prune(nowMs: number): void {

@@ -8,12 +8,13 @@
  * one, so a combiner that was briefly away misses nothing. What dies with the
  * instance is re-announced by the restarted shard (ShardAggregator).
  */
+import { paneGroupKey } from './live-totals.ts';
 import type { PartialAggregate } from './protocol.ts';
 
 export type PushSender = (projectId: string, shard: number, groups: PartialAggregate[]) => void;
 
 function groupKey(group: PartialAggregate): string {
-  return `${group.windowStart}\u0000${group.eventType}\u0000${group.dimsKey}`;
+  return paneGroupKey(group.windowStart, group.eventType, group.dimsKey);
 }
 
 export class PushCoalescer {

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { combinerIndexOf, combinerObjectName, combinerShards, SETTLE_INTERVAL_MS } from '../core/fanout-math.ts';
 import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
 import type { CombinerStats } from '../core/live-rpc.ts';
-import { LIVE_RETENTION_MS, LiveTotals, toPartial, type PaneTotal } from '../core/live-totals.ts';
+import { LIVE_RETENTION_MS, LiveTotals, paneGroupKey, toPartial, type PaneTotal } from '../core/live-totals.ts';
 import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
 import { shardObjectName } from '../core/shard.ts';
 import { Ticker } from '../core/ticker.ts';
@@ -161,5 +161,5 @@ export class Combiner extends DurableObject<Env> {
 }
 
 function paneKey(pane: PaneTotal): string {
-  return `${pane.paneStart}\u0000${pane.eventType}\u0000${pane.dimsKey}`;
+  return paneGroupKey(pane.paneStart, pane.eventType, pane.dimsKey);
 }

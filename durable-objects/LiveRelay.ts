@@ -233,7 +233,7 @@ export class LiveRelay extends DurableObject<Env> {
       const missed = state.since(message.lastSeq);
       if (missed !== null) {
         this.sendJson(viewer, { type: 'subscribed', topic: name, seq: state.seq, resumed: true } satisfies SubscribedMessage);
-        if (missed.length > 0) this.sendDeltas(viewer, missed.map(outgoing));
+        if (missed.length > 0) this.sendDeltas(viewer, missed.map(outgoing), now);
         return;
       }
     }
@@ -241,7 +241,7 @@ export class LiveRelay extends DurableObject<Env> {
     const minutes = message.snapshotMinutes ?? viewer.attachment.snapshotMinutes;
     if (minutes > 0) this.sendJson(viewer, state.snapshotMessage(minutes, now));
     // The current minute as a delta too: clients that only read deltas see a value at once.
-    this.sendDeltas(viewer, [outgoing(state.currentDelta(now))]);
+    this.sendDeltas(viewer, [outgoing(state.currentDelta(now))], now);
   }
 
   /** An error frame; repeated ones close the socket (LIVE_CLOSE.abuse). */
@@ -339,15 +339,16 @@ export class LiveRelay extends DurableObject<Env> {
         else list.push(item);
       }
     }
+    const now = Date.now();
     for (const [ws, items] of perViewer) {
       const viewer = this.viewers.get(ws);
-      if (viewer !== undefined) this.sendDeltas(viewer, items);
+      if (viewer !== undefined) this.sendDeltas(viewer, items, now);
     }
   }
 
   /** Through the viewer's queue: sent now, or queued (coalescing) for a viewer that has not acked; overflow closes it. */
-  private sendDeltas(viewer: Viewer, items: readonly Outgoing[]): void {
-    if (viewer.attachment.ackWindow === null && this.silent(viewer)) {
+  private sendDeltas(viewer: Viewer, items: readonly Outgoing[], now: number): void {
+    if (viewer.attachment.ackWindow === null && this.silent(viewer, now)) {
       this.untrack(viewer.ws);
       safeClose(viewer.ws, LIVE_CLOSE.silentViewer, 'silent viewer: send the heartbeat, reconnect and resume with lastSeq');
       return;
@@ -366,8 +367,7 @@ export class LiveRelay extends DurableObject<Env> {
    * answers heartbeats without waking us, so their time is asked for only then)
    * is treated as gone, since its frames would pile up unseen in the runtime.
    */
-  private silent(viewer: Viewer): boolean {
-    const now = Date.now();
+  private silent(viewer: Viewer, now: number): boolean {
     const limitMs = viewer.attachment.silenceSeconds * 1000;
     if (now - viewer.lastHeardMs <= limitMs) return false;
     const heartbeat = this.ctx.getWebSocketAutoResponseTimestamp(viewer.ws);

@@ -7,7 +7,7 @@ import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
 import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
 import { PendingWrites } from '../core/pending-writes.ts';
 import { PushCoalescer } from '../core/push-coalescer.ts';
-import { LIVE_RETENTION_MS } from '../core/live-totals.ts';
+import { LIVE_RETENTION_MS, paneGroupKey } from '../core/live-totals.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
 import { hash64Into } from '../core/hash64.ts';
@@ -555,7 +555,7 @@ export class ShardAggregator extends DurableObject<Env> {
     // them rather than checkpointing, which would undo the write coalescing.
     const totals = new Map<string, PartialAggregate>();
     const put = (row: { pane_start: number; event_type: string; dims_key: string; events: number; value_sum: number }): void => {
-      totals.set(`${row.pane_start}\u0000${row.event_type}\u0000${row.dims_key}`, {
+      totals.set(paneGroupKey(row.pane_start, row.event_type, row.dims_key), {
         windowStart: row.pane_start, eventType: row.event_type, dimsKey: row.dims_key, events: row.events, valueSum: row.value_sum,
       });
     };
