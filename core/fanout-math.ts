@@ -18,11 +18,12 @@ export const ROOT_RPC_BUDGET_PER_S = 256;
 /** Sockets one Durable Object may hold (runtime hard cap). */
 export const DO_MAX_WEBSOCKETS = 32_768;
 /**
- * Anti-entropy backstop: within this long after any push, a combiner re-reads
- * its shards' recent totals, i.e. each busy shard serves one liveTotals read
- * per interval. Not the repair path for known losses (retried pushes, a
- * restarted shard's announce), so it can be slow: at 2 s these re-reads were
- * a fifth of a busy shard's CPU.
+ * Anti-entropy backstop: within this long after any push, a combiner settles,
+ * i.e. each busy shard serves one liveDigest read per interval (events per
+ * minute, from memory) and a liveTotals re-read only when the combiner is
+ * still behind its previous digest. Not the repair path for known losses
+ * (retried pushes, a restarted shard's announce), so it can be slow: at 2 s
+ * the full re-reads it used to do were a fifth of a busy shard's CPU.
  */
 export const SETTLE_INTERVAL_MS = 30_000;
 

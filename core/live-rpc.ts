@@ -90,4 +90,8 @@ export interface CombinerStats {
   publishes: number;
   /** combined RPCs sent to the root (successful or not). */
   pushesToRoot: number;
+  /** Settling checks run (one digest read per shard each). */
+  settles: number;
+  /** Shards re-read by settles because this combiner still lacked events of their previous digest. */
+  settleRereads: number;
 }

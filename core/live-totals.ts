@@ -113,6 +113,26 @@ export class LiveTotals {
     }
   }
 
+  /** Each source's events per minute, minutes from `sinceMs`'s on (what a combiner's settle compares with its shards' digests). */
+  sourceEventsByMinute(sinceMs: number): Map<number, Map<number, number>> {
+    const since = minuteOf(sinceMs);
+    const bySource = new Map<number, Map<number, number>>();
+    for (const [minuteStart, panes] of this.minutes) {
+      if (minuteStart < since) continue;
+      for (const pane of panes.values()) {
+        for (const [source, counts] of pane.bySource) {
+          let minutes = bySource.get(source);
+          if (minutes === undefined) {
+            minutes = new Map();
+            bySource.set(source, minutes);
+          }
+          minutes.set(minuteStart, (minutes.get(minuteStart) ?? 0) + counts.events);
+        }
+      }
+    }
+    return bySource;
+  }
+
   /** As PartialAggregates of the summed totals (what a combiner passes up). */
   totals(sinceMs: number): PartialAggregate[] {
     const out: PartialAggregate[] = [];

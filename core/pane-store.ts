@@ -225,6 +225,8 @@ interface CachedPaneStart {
 /** What applyBatch changed: live partials (human groups), rows that became unsealed, the earliest window close among them. */
 export interface AppliedBatch {
   partials: PartialAggregate[];
+  /** The human events this batch added to each partial's group (partials[i]'s delta; its `events` is the running total). */
+  addedEvents: number[];
   newlyUnsealed: number;
   earliestCloseMs: number | null;
 }
@@ -352,6 +354,7 @@ export class PaneCache {
    */
   applyBatch(): AppliedBatch {
     const partials: PartialAggregate[] = [];
+    const addedEvents: number[] = [];
     let newlyUnsealed = 0;
     let earliestCloseMs = Infinity;
     let closesStart = Number.NaN;
@@ -386,11 +389,12 @@ export class PaneCache {
       // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
       if (events > 0) {
         partials.push({ windowStart: paneStart, eventType: this.eventTypes[row] ?? '', dimsKey: this.dimsKeys[row] ?? '', events: totalEvents, valueSum: totalValueSum });
+        addedEvents.push(events);
       }
     }
     this.touched.length = 0;
     this.batchOpen = false;
-    return { partials, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
+    return { partials, addedEvents, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
   }
 
   /** The rows changed since the last markClean, with their users serialized (once per checkpoint). */

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { combinerIndexOf, combinerObjectName, combinerShards, SETTLE_INTERVAL_MS } from '../core/fanout-math.ts';
 import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
 import type { CombinerStats } from '../core/live-rpc.ts';
+import { earliestMinuteBehind, type MinuteEvents } from '../core/live-digest.ts';
 import { LIVE_RETENTION_MS, LiveTotals, paneGroupKey, toPartial, type PaneTotal } from '../core/live-totals.ts';
 import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
 import { shardObjectName } from '../core/shard.ts';
@@ -13,8 +14,10 @@ import { Ticker } from '../core/ticker.ts';
  * retried by its shard; a shard that died with pushes waiting re-announces its
  * recent totals when it starts again; a restarted combiner rebuilds from its
  * shards). For whatever else goes missing, within this long after any push the
- * combiner re-reads its shards' recent totals and passes up what moved, so a
- * lost push shows up on viewers late instead of never. The re-read (and a
+ * combiner settles: it asks each shard for its events per minute (a digest,
+ * no rows read) and re-reads, from that minute, a shard whose events it still
+ * lacks one settle later (core/live-digest.ts), then passes up what moved, so
+ * a lost push shows up on viewers late instead of never. The settle (and a
  * shard's announce) looks this far back: the current and previous minutes.
  */
 export const SETTLE_LOOKBACK_MS = 2 * 60_000;
@@ -46,7 +49,9 @@ export class Combiner extends DurableObject<Env> {
   private rebuild: Promise<void> | null = null;
   private readonly ticker: Ticker;
   private readonly settler: Ticker;
-  private readonly counters: CombinerStats = { publishes: 0, pushesToRoot: 0 };
+  private readonly counters: CombinerStats = { publishes: 0, pushesToRoot: 0, settles: 0, settleRereads: 0 };
+  /** Each shard's digest at the previous settle: what this combiner must hold by the next one. */
+  private readonly lastDigests = new Map<number, MinuteEvents[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,7 +61,7 @@ export class Combiner extends DurableObject<Env> {
     });
     this.settler = new Ticker(
       SETTLE_INTERVAL_MS,
-      () => this.readShards(true, Date.now() - SETTLE_LOOKBACK_MS),
+      () => this.settle(),
       undefined,
       (error) => console.warn('Combiner settling re-read failed:', error instanceof Error ? error.message : error),
       { leading: false },
@@ -82,6 +87,39 @@ export class Combiner extends DurableObject<Env> {
     this.totals.prune(now);
     if (this.changed.size > 0) this.ticker.request();
     this.settler.request();
+  }
+
+  /**
+   * The settling check (run by the settle ticker; callable to settle now):
+   * each shard's digest against what this combiner holds from it, and a
+   * re-read of the shards still behind their previous digest.
+   */
+  async settle(): Promise<void> {
+    const identity = this.identity;
+    if (identity === null) return;
+    await this.ensureRebuilt();
+    const since = Date.now() - SETTLE_LOOKBACK_MS;
+    const shards = combinerShards(identity.index, this.config.combiners);
+    const digests = await Promise.all(shards.map((shard) => this.shard(identity.projectId, shard).liveDigest(since)));
+    const held = this.totals.sourceEventsByMinute(since);
+    const behind: Array<{ shard: number; fromMinute: number }> = [];
+    shards.forEach((shard, i) => {
+      const previous = this.lastDigests.get(shard);
+      const digest = digests[i];
+      if (digest !== undefined) this.lastDigests.set(shard, digest);
+      const fromMinute = previous === undefined ? null : earliestMinuteBehind(previous, held.get(shard), since);
+      if (fromMinute !== null) behind.push({ shard, fromMinute });
+    });
+    this.counters.settles++;
+    this.counters.settleRereads += behind.length;
+    const reads = await Promise.all(behind.map(({ shard, fromMinute }) => this.shard(identity.projectId, shard).liveTotals(fromMinute)));
+    const now = Date.now();
+    reads.forEach((groups, i) => {
+      const shard = behind[i]?.shard;
+      if (shard === undefined) return;
+      for (const { pane } of this.totals.merge(shard, groups, now)) this.changed.set(paneKey(pane), pane);
+    });
+    if (this.changed.size > 0) this.ticker.request();
   }
 
   async stats(): Promise<CombinerStats> {
@@ -121,6 +159,10 @@ export class Combiner extends DurableObject<Env> {
     }
   }
 
+  private shard(projectId: string, shard: number) {
+    return this.env.SHARD_AGGREGATOR.get(this.env.SHARD_AGGREGATOR.idFromName(shardObjectName(projectId, shard)));
+  }
+
   private remember(projectId: string, index: number): void {
     if (this.identity === null) this.identity = { projectId, index };
     else if (this.identity.projectId !== projectId || this.identity.index !== index) {
@@ -148,7 +190,7 @@ export class Combiner extends DurableObject<Env> {
     if (identity === null) return;
     const shards = combinerShards(identity.index, this.config.combiners);
     const results = await Promise.all(
-      shards.map((shard) => this.env.SHARD_AGGREGATOR.get(this.env.SHARD_AGGREGATOR.idFromName(shardObjectName(identity.projectId, shard))).liveTotals(since)),
+      shards.map((shard) => this.shard(identity.projectId, shard).liveTotals(since)),
     );
     const now = Date.now();
     results.forEach((groups, i) => {

@@ -7,6 +7,7 @@ import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
 import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
 import { PendingWrites } from '../core/pending-writes.ts';
 import { PushCoalescer } from '../core/push-coalescer.ts';
+import { LiveDigest, type MinuteEvents } from '../core/live-digest.ts';
 import { LIVE_RETENTION_MS, paneGroupKey } from '../core/live-totals.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
@@ -106,6 +107,8 @@ export class ShardAggregator extends DurableObject<Env> {
   private rowsWritten = 0;
   /** Live pushes to this shard's combiner, at most one per live tick (see PushCoalescer). */
   private readonly pushes: PushCoalescer;
+  /** Human events per minute for the combiner's settling check; built on its first use, dropped with the in-memory state. */
+  private digest: LiveDigest | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -137,6 +140,7 @@ export class ShardAggregator extends DurableObject<Env> {
     this.checkpointTimer = null;
     this.panes.clear();
     this.keys.clear();
+    this.digest = null;
     this.metaCache.clear();
     this.pending.clear();
     this.seen = new DedupSet();
@@ -270,6 +274,8 @@ export class ShardAggregator extends DurableObject<Env> {
     this.pending.addSeen(added, now);
     // Each group's delta into its cached row, which stays dirty until the next checkpoint.
     const written = this.panes.applyBatch();
+    const digest = this.digest;
+    if (digest !== null) written.partials.forEach((partial, i) => digest.add(partial.windowStart, written.addedEvents[i] ?? 0));
     this.pending.addGovernance(batch.governance);
     this.pending.addRaw(batch.raw);
     this.rawPendingRows += [...batch.raw.values()].reduce((sum, rows) => sum + rows.length, 0);
@@ -548,6 +554,19 @@ export class ShardAggregator extends DurableObject<Env> {
   /** Running pane totals (human events and value sum) since `sinceMs`, so a restarted Broadcast can rebuild its view. */
   async liveTotals(sinceMs: number): Promise<PartialAggregate[]> {
     return this.recentTotals(sinceMs);
+  }
+
+  /**
+   * Human events per minute from `sinceMs`'s minute on: what a combiner
+   * compares with the totals it holds from this shard (core/live-digest.ts).
+   * Kept in memory as batches are counted, so a settle reads no rows.
+   */
+  async liveDigest(sinceMs: number): Promise<MinuteEvents[]> {
+    if (!Number.isFinite(sinceMs)) throw new RangeError('liveDigest expects a finite sinceMs');
+    if (this.digest === null || minuteStartOf(sinceMs) < this.digest.fromMinute) {
+      this.digest = new LiveDigest(minuteStartOf(sinceMs), this.recentTotals(minuteStartOf(sinceMs)));
+    }
+    return this.digest.since(sinceMs);
   }
 
   private recentTotals(sinceMs: number): PartialAggregate[] {

@@ -651,7 +651,7 @@ export function computePlan(inputs: PlanInputs, prices: Prices = CLOUDFLARE_PRIC
     ['ingest calls', calls],
     ['alarms', alarmsPerSec],
     ['shard pushes', rps.shardPushes],
-    ['settling re-reads', rps.settleReads],
+    ['settling digest reads', rps.settleReads],
     ['combiner pushes', rps.combinerPushes],
     ['relay deliveries', rps.relayPushes],
     ['viewer upgrades', viewerConnectsPerSec],
@@ -663,8 +663,9 @@ export function computePlan(inputs: PlanInputs, prices: Prices = CLOUDFLARE_PRIC
 
   // SQLite.
   const rowsWrittenPerSec = calls * inputs.rowsWrittenPerCall.value + R * inputs.checkpointRowsWrittenPerEvent.value;
-  const rowsPerSettleRead = eventsPerShard * f.settleLookbackSec * g;
-  const rowsReadPerSec = rps.settleReads * rowsPerSettleRead;
+  // A settle reads each shard's digest, kept in memory (core/live-digest.ts): no rows. Pane rows are read
+  // only to re-read a shard after a lost push, and once per shard instance to build its digest.
+  const rowsReadPerSec = 0;
   const storedGb = (R * storageBytesPerEvent) / 1e9;
 
   const M = MONTH_SECONDS;
@@ -678,7 +679,7 @@ export function computePlan(inputs: PlanInputs, prices: Prices = CLOUDFLARE_PRIC
     line('Durable Objects requests', doRequestsPerSec * M, 'requests', d.includedRequests, d.usdPerMillionRequests),
     line('Durable Objects duration', objects * d.gbPerObject * M, 'GB-s', d.includedGbS, d.usdPerMillionGbS),
     line('SQLite rows written', rowsWrittenPerSec * M, 'rows', q.includedRowsWritten, q.usdPerMillionRowsWritten),
-    line('SQLite rows read (settling re-reads)', rowsReadPerSec * M, 'rows', q.includedRowsRead, q.usdPerMillionRowsRead),
+    line('SQLite rows read (settles read in-memory digests; rows only after a lost push)', rowsReadPerSec * M, 'rows', q.includedRowsRead, q.usdPerMillionRowsRead),
     line('SQLite storage', storedGb, 'GB-month', q.includedGbMonth, q.usdPerGbMonth * 1e6),
   ];
 
@@ -792,7 +793,7 @@ export function breakPoints(inputs: PlanInputs, shards: number, includeRateLimit
     `${combiners.combiners} combiner(s) x ${ticks}/s = ${fmt(combiners.rootRpcPerSecond)} RPC/s at any event rate (fan-in grows so this stays <= ${ROOT_RPC_BUDGET_PER_S}/s), plus 4/s per relay`);
   const combinerLoad = combiners.combinerRpcPerSecond + combiners.fanIn * settle;
   rateFree('combiner requests', combinerLoad / L,
-    `${combiners.fanIn} shards x ${ticks} pushes/s in + ${combiners.fanIn} x ${settle} settling re-reads/s out = ${fmt(combinerLoad)} RPC/s`);
+    `${combiners.fanIn} shards x ${ticks} pushes/s in + ${combiners.fanIn} x ${settle} settling digest reads/s out = ${fmt(combinerLoad)} RPC/s`);
   const perRelay = Math.min(f.relayMaxViewers, Math.ceil(inputs.viewers / Math.max(1, inputs.regions)));
   const relayMs = perRelay * ticks * inputs.relayCpuMsPerFrame.value;
   const fits = Math.floor((LIMITS.doCpuMsPerSec * inputs.utilisation) / (ticks * inputs.relayCpuMsPerFrame.value));
@@ -927,7 +928,7 @@ export function inputsSection(i: PlanInputs): Section {
       ['write-key rate limit', `${fmt(f.rateLimit.limit)} / ${f.rateLimit.periodSec} s`, f.sources.rateLimit ?? ''],
       ['tick / viewers per relay / combiner fan-in / token lifetime', `${f.tickMs} ms / ${fmt(f.relayMaxViewers)} / ${f.combinerFanIn} / ${f.tokenTtlSec} s`, 'wrangler.toml [vars] (read with core/live-config.ts)'],
       ['panes per sealed batch, batches per alarm run', `${fmt(f.maxPanesPerBatch)}, ${f.maxSealsPerCycle}`, `${f.sources.maxPanesPerBatch ?? ''}, ${f.sources.maxSealsPerCycle ?? ''}`],
-      ['settling re-reads', `every ${SETTLE_INTERVAL_MS / 1000} s, last ${f.settleLookbackSec} s`, `core/fanout-math.ts SETTLE_INTERVAL_MS, ${f.sources.settleLookbackSec ?? ''}`],
+      ['settles (digest reads)', `every ${SETTLE_INTERVAL_MS / 1000} s, last ${f.settleLookbackSec} s`, `core/fanout-math.ts SETTLE_INTERVAL_MS, ${f.sources.settleLookbackSec ?? ''}`],
       ['dashboard: heartbeat, ack, token renewal', `${f.heartbeatSec} s, 1 per ${f.ackEveryFrames} frames, at ${pct(f.tokenRenewShare)} of its lifetime`, `${f.sources.heartbeatSec ?? ''}, ${f.sources.ackEveryFrames ?? ''} / 2, ${f.sources.tokenRenewShare ?? ''}`],
       ['dashboard polls', `active users every ${f.activeUsersRefreshSec} s, health every ${f.healthPollSec} s`, `${f.sources.activeUsersRefreshSec ?? ''}, ${f.sources.healthPollSec ?? ''}`],
       ['utilisation', pct(i.utilisation), 'the share of each Durable Object limit the plan fills (headroom for bursts and hot users)'],
@@ -958,11 +959,11 @@ export function planSection(p: Plan, id = 'plan'): Section {
       ['shard calls', `${fmt(s.callsPerSec)}/s`, `${fmt(s.callsPerShardPerSec)}/s per shard, ${fmt(s.eventsPerCall)} events per call`],
       ['per shard', `${fmt(s.eventsPerShardPerSec)} events/s`, `CPU ${fmt(s.cpuMsPerShardPerSec)} ms/s, dedup set ${bytes(s.dedupBytesPerShard)}, SQLite ${bytes(s.storageBytesPerShard)}, ~${fmt(s.unsealedRowsPerShard)} unsealed pane rows (bound ${fmt(f.maxBacklogRows)})`],
       ['SQLite rows written', `${fmt(p.storage.rowsWrittenPerSec)}/s`, `${fmt(s.callsPerSec)} calls x ${fmt(i.rowsWrittenPerCall.value)} + ${fmt(i.eventsPerSec)} events x ${fmt(i.checkpointRowsWrittenPerEvent.value)}`],
-      ['SQLite rows read', `${fmt(p.storage.rowsReadPerSec)}/s`, `${fmt(l.requestsPerSecond.settleReads)} settling re-reads/s x ${fmt(s.eventsPerShardPerSec)} events/s x ${f.settleLookbackSec} s x ${fmt(i.paneGroupsPerEvent.value)} pane groups per event`],
+      ['SQLite rows read', `${fmt(p.storage.rowsReadPerSec)}/s`, `${fmt(l.requestsPerSecond.settleReads)} settles/s read shard digests kept in memory (core/live-digest.ts); pane rows are re-read only for a shard still behind its previous digest (a lost push)`],
       ['ClickHouse inserts', `${fmt(c.insertsPerSec)}/s`, `${fmt(s.shards)} shards x ${c.batchesPerShardWindow} batch(es) of <= ${fmt(f.maxPanesPerBatch)} pane rows per ${f.windowSec} s window (docs: ~1/s)`],
       ['ClickHouse rows', `${fmt(c.rowsPerSec)}/s`, `${fmt(i.eventsPerSec)} / ${fmt(i.eventsPerRollupRow.value)} events per rollup row (a lower bound: shards seeing fewer events pre-aggregate less); ${fmt(c.rowsPerInsert)} rows per insert (docs: >= 1,000)`],
       ['ClickHouse bytes', `${bytes(c.bytesPerDay)}/day`, 'compressed rollups'],
-      ['combiners', fmt(l.combiners.combiners), `${fmt(s.shards)} shards / fan-in ${l.combiners.fanIn}; each takes ${fmt(l.combiners.combinerRpcPerSecond)} pushes/s and makes ${fmt(l.combiners.fanIn * (1000 / SETTLE_INTERVAL_MS))} settling re-reads/s`],
+      ['combiners', fmt(l.combiners.combiners), `${fmt(s.shards)} shards / fan-in ${l.combiners.fanIn}; each takes ${fmt(l.combiners.combinerRpcPerSecond)} pushes/s and makes ${fmt(l.combiners.fanIn * (1000 / SETTLE_INTERVAL_MS))} settling digest reads/s`],
       ['broadcast root', `${fmt(l.root.rpcInPerSecond)} RPC/s in`, `${l.combiners.combiners} combiners x ${l.ticksPerSecond}/s; out: ${fmt(l.root.rpcOutPerSecond)}/s to relays`],
       ['relays', fmt(l.relays), `${fmt(i.viewers)} viewers / ${fmt(f.relayMaxViewers)} per relay${i.regions > 1 ? `, in ${i.regions} regions` : ''}`],
       ['frames to viewers', `${fmt(l.framesPerSecond)}/s`, `${fmt(i.viewers)} x ${l.ticksPerSecond}/s; ${fmt(l.perRelay.framesPerSecond)}/s per relay, ~${pct(l.relayCpuShare)} of its thread`],

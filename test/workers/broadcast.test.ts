@@ -180,6 +180,71 @@ describe('Broadcast (live fan-out root)', () => {
     viewer.close();
   });
 
+  it('settles by digest: a combiner lacking events a shard has re-reads that shard at the next settle, and a settle with nothing missing re-reads nothing', async () => {
+    const eventType = uniqueEventType('settle');
+    const topic = `metrics:${eventType}`;
+    const viewer = await Viewer.connect();
+    viewer.subscribe(topic);
+    await viewer.waitFor(isType('subscribed', topic));
+    await post(eventType, 3, `${eventType}-a`);
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 3));
+    let lostOn = -1;
+    for (let shard = 0; shard < Number(env.SHARD_COUNT) && lostOn < 0; shard++) {
+      const rows = await runInDurableObject(shardStub(shard), (instance: ShardAggregator, state) => {
+        instance.checkpoint();
+        return state.storage.sql.exec('SELECT COUNT(*) AS n FROM panes WHERE event_type = ?', eventType).one().n;
+      });
+      if (rows !== 0) lostOn = shard;
+    }
+    expect(lostOn).toBeGreaterThanOrEqual(0);
+    await runInDurableObject(shardStub(lostOn), (_instance: ShardAggregator, state) => state.abort('fault injection')).catch(() => undefined);
+    // Two events the combiner never heard of: written behind a fresh instance's back after its announce
+    // (the constructor's), before anything asked it for a digest; no push will ever carry them.
+    const touched = await runInDurableObject(shardStub(lostOn), (instance: ShardAggregator, state) => {
+      instance.checkpoint();
+      return state.storage.sql.exec('UPDATE panes SET events = events + 2 WHERE (pane_start, event_type, dims_key) = (SELECT pane_start, event_type, dims_key FROM panes WHERE event_type = ? ORDER BY pane_start, dims_key LIMIT 1)', eventType).rowsWritten;
+    });
+    expect(touched).toBe(1);
+    const combiner = combinerFor(env, projectId(), lostOn);
+    const settle = (): Promise<void> => runInDurableObject(combiner, (instance: Combiner) => instance.settle());
+    const before = await combiner.stats();
+    // The first settle records the shard's digest (the combiner may still be waiting for a push); the next finds it still behind.
+    await settle();
+    await settle();
+    const repaired = await combiner.stats();
+    expect(repaired.settles - before.settles).toBe(2);
+    expect(repaired.settleRereads - before.settleRereads).toBeGreaterThanOrEqual(1);
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 5), 8000);
+    // Caught up: settles read digests only, also one taken while a push is still on its way
+    // (the combiner has to hold it by the next settle, not at once).
+    await settle();
+    await post(eventType, 4, `${eventType}-b`);
+    await settle();
+    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 9), 8000);
+    await settle();
+    const quiet = await combiner.stats();
+    expect(quiet.settles - repaired.settles).toBe(3);
+    expect(quiet.settleRereads).toBe(repaired.settleRereads);
+    viewer.close();
+  });
+
+  it('keeps a shard\'s digest from its batches equal to one rebuilt from its storage', async () => {
+    const stubs = () => Array.from({ length: Number(env.SHARD_COUNT) }, (_, shard) => shardStub(shard));
+    const shards = stubs();
+    const since = Date.now() - 120_000;
+    const total = (digests: Array<Array<{ events: number }>>): number => digests.flat().reduce((sum, minute) => sum + minute.events, 0);
+    const built = await Promise.all(shards.map((shard) => shard.liveDigest(since)));
+    const eventType = uniqueEventType('digest');
+    await post(eventType, 7, `${eventType}-a`);
+    await post(eventType, 5, `${eventType}-b`);
+    const kept = await Promise.all(shards.map((shard) => shard.liveDigest(since)));
+    expect(total(kept) - total(built)).toBe(12);
+    for (const shard of shards) await runInDurableObject(shard, (_instance: ShardAggregator, state) => state.abort('fault injection')).catch(() => undefined);
+    // Fresh stubs: one that saw its object reset keeps throwing.
+    const rebuilt = await Promise.all(stubs().map((shard) => shard.liveDigest(since)));
+    expect(rebuilt).toEqual(kept);
+  });
+
   it('rebuilds from the shards when the root and the combiner were both reset', async () => {
     const eventType = uniqueEventType('rebuild2');
     const topic = `metrics:${eventType}`;
