@@ -4,6 +4,7 @@ import { readLiveConfig } from '../core/live-config.ts';
 import { BackpressureError } from '../core/backpressure.ts';
 import { compilePolicy, MemoryAdmittedValues, type AdmittedValues, type DimensionPolicy } from '../core/cardinality.ts';
 import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
+import { checkpointDelayMs } from '../core/checkpoint-policy.ts';
 import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
 import { PendingWrites } from '../core/pending-writes.ts';
 import { PushCoalescer } from '../core/push-coalescer.ts';
@@ -47,11 +48,11 @@ const MAX_CACHED_PANE_GROUPS = 50_000;
  * Write-behind: ingest makes a call durable with ONE ingest-log row and counts
  * it in memory; a checkpoint writes the changed pane rows, governance, raw
  * rows, counters and dedup hashes in one transaction and truncates the log.
- * A checkpoint runs this long after the first call it covers (and before any
- * seal or read of the stored state), or at once when the log gets this long.
+ * A checkpoint runs just after the pane boundary following the first call it
+ * covers (core/checkpoint-policy.ts; and before any seal or read of the
+ * stored state), or at once when the log gets this long.
  */
-const CHECKPOINT_INTERVAL_MS = 5000;
-const CHECKPOINT_MAX_LOG_ROWS = 256;
+const CHECKPOINT_MAX_LOG_ROWS = 1024;
 const CHECKPOINT_MAX_LOG_CHARS = 8 * 1024 * 1024;
 /** Dirty pane rows at which ingest checkpoints at once (bounds memory between checkpoints). */
 const CHECKPOINT_MAX_DIRTY_PANES = 20_000;
@@ -303,7 +304,7 @@ export class ShardAggregator extends DurableObject<Env> {
         console.warn('ShardAggregator checkpoint failed:', error instanceof Error ? error.message : error);
         this.scheduleCheckpoint();
       }
-    }, CHECKPOINT_INTERVAL_MS);
+    }, checkpointDelayMs(Date.now(), this.config.paneMs));
   }
 
   /**
