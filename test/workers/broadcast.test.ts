@@ -155,24 +155,10 @@ describe('Broadcast (live fan-out root)', () => {
   });
 
   it('recovers a push lost with its shard: a restarted shard re-announces its recent totals', async () => {
-    const eventType = uniqueEventType('lost');
-    const topic = `metrics:${eventType}`;
-    const viewer = await Viewer.connect();
-    viewer.subscribe(topic);
-    await viewer.waitFor(isType('subscribed', topic));
-    await post(eventType, 3, `${eventType}-a`);
-    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 3));
+    const { topic, viewer, eventType } = await viewerThatSaw('lost', 3);
     // Two more events committed on a shard that died before its push left.
-    let lostOn = -1;
-    for (let shard = 0; shard < Number(env.SHARD_COUNT) && lostOn < 0; shard++) {
-      const touched = await runInDurableObject(shardStub(shard), (instance: ShardAggregator, state) => {
-        // Counted state reaches the panes table at a checkpoint (write-behind); edit it only after one.
-        instance.checkpoint();
-        return state.storage.sql.exec('UPDATE panes SET events = events + 2 WHERE (pane_start, event_type, dims_key) = (SELECT pane_start, event_type, dims_key FROM panes WHERE event_type = ? ORDER BY pane_start, dims_key LIMIT 1)', eventType).rowsWritten;
-      });
-      if (touched === 1) lostOn = shard;
-    }
-    expect(lostOn).toBeGreaterThanOrEqual(0);
+    const lostOn = await shardHolding(eventType);
+    expect(await runInDurableObject(shardStub(lostOn), (instance: ShardAggregator, state) => addBehindShard(instance, state, eventType, 2))).toBe(1);
     await runInDurableObject(shardStub(lostOn), (_instance: ShardAggregator, state) => state.abort('fault injection')).catch(() => undefined);
     // The next call starts a new instance, which announces; no other shard pushes and no settling re-read is due.
     await shardStub(lostOn).stats();
@@ -181,30 +167,12 @@ describe('Broadcast (live fan-out root)', () => {
   });
 
   it('settles by digest: a combiner lacking events a shard has re-reads that shard at the next settle, and a settle with nothing missing re-reads nothing', async () => {
-    const eventType = uniqueEventType('settle');
-    const topic = `metrics:${eventType}`;
-    const viewer = await Viewer.connect();
-    viewer.subscribe(topic);
-    await viewer.waitFor(isType('subscribed', topic));
-    await post(eventType, 3, `${eventType}-a`);
-    await viewer.waitFor(isDeltaOf(topic, (d) => d.value === 3));
-    let lostOn = -1;
-    for (let shard = 0; shard < Number(env.SHARD_COUNT) && lostOn < 0; shard++) {
-      const rows = await runInDurableObject(shardStub(shard), (instance: ShardAggregator, state) => {
-        instance.checkpoint();
-        return state.storage.sql.exec('SELECT COUNT(*) AS n FROM panes WHERE event_type = ?', eventType).one().n;
-      });
-      if (rows !== 0) lostOn = shard;
-    }
-    expect(lostOn).toBeGreaterThanOrEqual(0);
+    const { topic, viewer, eventType } = await viewerThatSaw('settle', 3);
+    const lostOn = await shardHolding(eventType);
     await runInDurableObject(shardStub(lostOn), (_instance: ShardAggregator, state) => state.abort('fault injection')).catch(() => undefined);
     // Two events the combiner never heard of: written behind a fresh instance's back after its announce
     // (the constructor's), before anything asked it for a digest; no push will ever carry them.
-    const touched = await runInDurableObject(shardStub(lostOn), (instance: ShardAggregator, state) => {
-      instance.checkpoint();
-      return state.storage.sql.exec('UPDATE panes SET events = events + 2 WHERE (pane_start, event_type, dims_key) = (SELECT pane_start, event_type, dims_key FROM panes WHERE event_type = ? ORDER BY pane_start, dims_key LIMIT 1)', eventType).rowsWritten;
-    });
-    expect(touched).toBe(1);
+    expect(await runInDurableObject(shardStub(lostOn), (instance: ShardAggregator, state) => addBehindShard(instance, state, eventType, 2))).toBe(1);
     const combiner = combinerFor(env, projectId(), lostOn);
     const settle = (): Promise<void> => runInDurableObject(combiner, (instance: Combiner) => instance.settle());
     const before = await combiner.stats();
@@ -263,3 +231,36 @@ describe('Broadcast (live fan-out root)', () => {
     viewer.close();
   });
 });
+
+/** A viewer subscribed to a fresh event type, once it has seen `count` events of it. */
+async function viewerThatSaw(label: string, count: number): Promise<{ eventType: string; topic: string; viewer: Viewer }> {
+  const eventType = uniqueEventType(label);
+  const topic = `metrics:${eventType}`;
+  const viewer = await Viewer.connect();
+  viewer.subscribe(topic);
+  await viewer.waitFor(isType('subscribed', topic));
+  await post(eventType, count, `${eventType}-a`);
+  await viewer.waitFor(isDeltaOf(topic, (d) => d.value === count));
+  return { eventType, topic, viewer };
+}
+
+/** The shard whose pane rows hold `eventType` (each shard checkpointed first: rows reach the table write-behind). */
+async function shardHolding(eventType: string): Promise<number> {
+  for (let shard = 0; shard < Number(env.SHARD_COUNT); shard++) {
+    const rows = await runInDurableObject(shardStub(shard), (instance: ShardAggregator, state) => {
+      instance.checkpoint();
+      return state.storage.sql.exec('SELECT COUNT(*) AS n FROM panes WHERE event_type = ?', eventType).one().n;
+    });
+    if (rows !== 0) return shard;
+  }
+  throw new Error(`no shard holds ${eventType}`);
+}
+
+/** Adds events to the first pane row of `eventType` in the table, behind the shard's back (changes no push carries); rows written. */
+function addBehindShard(instance: ShardAggregator, state: DurableObjectState, eventType: string, extra: number): number {
+  instance.checkpoint();
+  return state.storage.sql.exec(
+    'UPDATE panes SET events = events + ? WHERE (pane_start, event_type, dims_key) = (SELECT pane_start, event_type, dims_key FROM panes WHERE event_type = ? ORDER BY pane_start, dims_key LIMIT 1)',
+    extra, eventType,
+  ).rowsWritten;
+}
