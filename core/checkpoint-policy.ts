@@ -14,9 +14,13 @@ export const CHECKPOINT_MIN_DELAY_MS = 250;
 /** Never later, whatever the pane size: bounds the log a restart replays. */
 export const CHECKPOINT_MAX_DELAY_MS = 15_000;
 
-/** Milliseconds from `nowMs` to the next checkpoint: CHECKPOINT_AFTER_PANE_MS past the next pane boundary, within the bounds above. */
+/**
+ * Milliseconds from `nowMs` to the next checkpoint: CHECKPOINT_AFTER_PANE_MS
+ * past the next pane boundary, within the bounds above (panes longer than the
+ * maximum get checkpoints inside them too).
+ */
 export function checkpointDelayMs(nowMs: number, paneMs: number): number {
-  if (!(paneMs > 0) || !Number.isFinite(nowMs)) return CHECKPOINT_MIN_DELAY_MS;
+  if (!(paneMs > 0) || !Number.isFinite(paneMs) || !Number.isFinite(nowMs)) return CHECKPOINT_MIN_DELAY_MS;
   const intoPane = ((nowMs % paneMs) + paneMs) % paneMs;
   let delay = CHECKPOINT_AFTER_PANE_MS - intoPane;
   if (delay < CHECKPOINT_MIN_DELAY_MS) delay += paneMs;

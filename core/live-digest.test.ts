@@ -30,6 +30,15 @@ describe('LiveDigest', () => {
     digest.add(T0, 100);
     expect(digest.since(T0)).toEqual([{ minuteStart: T0 + MINUTE_MS, events: 2 }]);
   });
+
+  it('stays bounded when nobody asks: minutes older than the live retention are dropped as newer ones arrive', () => {
+    const digest = new LiveDigest(T0, [pane(0, 3)]);
+    for (let minute = 1; minute <= 180; minute++) digest.add(T0 + minute * MINUTE_MS, 1);
+    const kept = digest.since(T0);
+    expect(kept.length).toBeLessThanOrEqual(61);
+    expect(kept[0]?.minuteStart).toBe(T0 + 120 * MINUTE_MS);
+    expect(digest.fromMinute).toBe(T0 + 120 * MINUTE_MS);
+  });
 });
 
 describe('earliestMinuteBehind', () => {

@@ -9,7 +9,7 @@
  * current one, leaves room for pushes still on their way (a busy shard always
  * has one waiting for its tick).
  */
-import { minuteOf } from './live-totals.ts';
+import { LIVE_RETENTION_MS, minuteOf } from './live-totals.ts';
 
 export interface MinuteEvents {
   minuteStart: number;
@@ -35,16 +35,22 @@ export class LiveDigest {
   add(paneStart: number, events: number): void {
     const minute = minuteOf(paneStart);
     if (minute < this.from || events === 0) return;
-    this.byMinute.set(minute, (this.byMinute.get(minute) ?? 0) + events);
+    const known = this.byMinute.get(minute);
+    if (known === undefined) this.forgetBefore(minute - LIVE_RETENTION_MS);
+    this.byMinute.set(minute, (known ?? 0) + events);
+  }
+
+  /** Bounds memory when nobody asks: minutes older than the live layer keeps are dropped, and no longer tracked. */
+  private forgetBefore(minute: number): void {
+    if (minute <= this.from) return;
+    for (const known of this.byMinute.keys()) if (known < minute) this.byMinute.delete(known);
+    this.from = minute;
   }
 
   /** Minutes from `sinceMs`'s minute on, oldest first; older ones are forgotten (asking is what moves the start). */
   since(sinceMs: number): MinuteEvents[] {
     const since = minuteOf(sinceMs);
-    if (since > this.from) {
-      for (const minute of this.byMinute.keys()) if (minute < since) this.byMinute.delete(minute);
-      this.from = since;
-    }
+    this.forgetBefore(since);
     return [...this.byMinute].filter(([minute]) => minute >= since).map(([minuteStart, events]) => ({ minuteStart, events })).sort((a, b) => a.minuteStart - b.minuteStart);
   }
 }

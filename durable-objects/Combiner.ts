@@ -16,8 +16,9 @@ import { Ticker } from '../core/ticker.ts';
  * shards). For whatever else goes missing, within this long after any push the
  * combiner settles: it asks each shard for its events per minute (a digest,
  * no rows read) and re-reads, from that minute, a shard whose events it still
- * lacks one settle later (core/live-digest.ts), then passes up what moved, so
- * a lost push shows up on viewers late instead of never. The settle (and a
+ * lacks one settle later (core/live-digest.ts), then passes up what moved;
+ * while a digest is ahead, settles continue (push or no push), so a lost push
+ * shows up on viewers within two settles instead of never. The settle (and a
  * shard's announce) looks this far back: the current and previous minutes.
  */
 export const SETTLE_LOOKBACK_MS = 2 * 60_000;
@@ -61,7 +62,9 @@ export class Combiner extends DurableObject<Env> {
     });
     this.settler = new Ticker(
       SETTLE_INTERVAL_MS,
-      () => this.settle(),
+      async () => {
+        await this.settle();
+      },
       undefined,
       (error) => console.warn('Combiner settling re-read failed:', error instanceof Error ? error.message : error),
       { leading: false },
@@ -92,23 +95,28 @@ export class Combiner extends DurableObject<Env> {
   /**
    * The settling check (run by the settle ticker; callable to settle now):
    * each shard's digest against what this combiner holds from it, and a
-   * re-read of the shards still behind their previous digest.
+   * re-read of the shards still behind their previous digest. While any
+   * shard's digest is ahead of this combiner, another settle follows (a lost
+   * push is repaired even if no push comes after it). Returns the shards it
+   * re-read.
    */
-  async settle(): Promise<void> {
+  async settle(): Promise<{ reread: number[] }> {
     const identity = this.identity;
-    if (identity === null) return;
+    if (identity === null) return { reread: [] };
     await this.ensureRebuilt();
     const since = Date.now() - SETTLE_LOOKBACK_MS;
     const shards = combinerShards(identity.index, this.config.combiners);
     const digests = await Promise.all(shards.map((shard) => this.shard(identity.projectId, shard).liveDigest(since)));
     const held = this.totals.sourceEventsByMinute(since);
     const behind: Array<{ shard: number; fromMinute: number }> = [];
+    let ahead = false;
     shards.forEach((shard, i) => {
+      const digest = digests[i] ?? [];
       const previous = this.lastDigests.get(shard);
-      const digest = digests[i];
-      if (digest !== undefined) this.lastDigests.set(shard, digest);
+      this.lastDigests.set(shard, digest);
       const fromMinute = previous === undefined ? null : earliestMinuteBehind(previous, held.get(shard), since);
       if (fromMinute !== null) behind.push({ shard, fromMinute });
+      else if (earliestMinuteBehind(digest, held.get(shard), since) !== null) ahead = true;
     });
     this.counters.settles++;
     this.counters.settleRereads += behind.length;
@@ -120,6 +128,9 @@ export class Combiner extends DurableObject<Env> {
       for (const { pane } of this.totals.merge(shard, groups, now)) this.changed.set(paneKey(pane), pane);
     });
     if (this.changed.size > 0) this.ticker.request();
+    // Pushes on their way, or one lost: either way the next settle tells.
+    if (ahead) this.settler.request();
+    return { reread: behind.map(({ shard }) => shard) };
   }
 
   async stats(): Promise<CombinerStats> {

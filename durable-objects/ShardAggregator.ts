@@ -232,6 +232,8 @@ export class ShardAggregator extends DurableObject<Env> {
       this.load(now);
       throw error;
     }
+    // Committed: the live push goes now, before anything below that could throw (a client's retry would be a duplicate, and push nothing).
+    if (recorded.partials.length > 0) this.pushes.add(request.projectId, request.shard, recorded.partials);
     this.logRows++;
     this.logChars += eventsJson.length;
     if (this.logRows >= CHECKPOINT_MAX_LOG_ROWS || this.logChars >= CHECKPOINT_MAX_LOG_CHARS || this.panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {
@@ -240,7 +242,6 @@ export class ShardAggregator extends DurableObject<Env> {
     if (recorded.earliestCloseMs !== null) {
       await this.armAlarmBy(Math.max(now + this.config.flushIntervalMs, recorded.earliestCloseMs, this.retryNotBefore));
     }
-    if (recorded.partials.length > 0) this.pushes.add(request.projectId, request.shard, recorded.partials);
     return recorded.result;
   }
 
