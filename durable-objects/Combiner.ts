@@ -86,7 +86,7 @@ export class Combiner extends DurableObject<Env> {
     this.remember(partials.projectId, index);
     await this.ensureRebuilt();
     const now = Date.now();
-    for (const { pane } of this.totals.merge(partials.shard, partials.groups, now)) this.changed.set(paneKey(pane), pane);
+    this.mergeFrom(partials.shard, partials.groups, now);
     this.totals.prune(now);
     if (this.changed.size > 0) this.ticker.request();
     this.settler.request();
@@ -120,14 +120,7 @@ export class Combiner extends DurableObject<Env> {
     });
     this.counters.settles++;
     this.counters.settleRereads += behind.length;
-    const reads = await Promise.all(behind.map(({ shard, fromMinute }) => this.shard(identity.projectId, shard).liveTotals(fromMinute)));
-    const now = Date.now();
-    reads.forEach((groups, i) => {
-      const shard = behind[i]?.shard;
-      if (shard === undefined) return;
-      for (const { pane } of this.totals.merge(shard, groups, now)) this.changed.set(paneKey(pane), pane);
-    });
-    if (this.changed.size > 0) this.ticker.request();
+    await this.readShards(behind.map(({ shard, fromMinute }) => ({ shard, since: fromMinute })));
     // Pushes on their way, or one lost: either way the next settle tells.
     if (ahead) this.settler.request();
     return { reread: behind.map(({ shard }) => shard) };
@@ -147,7 +140,7 @@ export class Combiner extends DurableObject<Env> {
     this.remember(request.projectId, request.index);
     const fresh = this.rebuild === null;
     await this.ensureRebuilt();
-    if (request.refresh === true && !fresh) await this.readShards(true, request.sinceMs);
+    if (request.refresh === true && !fresh) await this.readAllShards(request.sinceMs);
     // The caller (the root) applies these totals itself: no need to push them back to it.
     for (const [key, pane] of this.changed) if (pane.paneStart >= request.sinceMs) this.changed.delete(key);
     return this.totals.totals(request.sinceMs);
@@ -192,24 +185,31 @@ export class Combiner extends DurableObject<Env> {
 
   /** After a start: everything read goes up once, since the root may have missed pushes while this object was gone. */
   private rebuildFromShards(): Promise<void> {
-    return this.readShards(true);
+    return this.readAllShards(Date.now() - LIVE_RETENTION_MS);
   }
 
-  /** Merges the shards' stored totals since `since`; with `markChanged`, what moved goes to the root next tick. */
-  private async readShards(markChanged: boolean, since: number = Date.now() - LIVE_RETENTION_MS): Promise<void> {
+  private readAllShards(since: number): Promise<void> {
     const identity = this.identity;
-    if (identity === null) return;
-    const shards = combinerShards(identity.index, this.config.combiners);
-    const results = await Promise.all(
-      shards.map((shard) => this.shard(identity.projectId, shard).liveTotals(since)),
-    );
+    if (identity === null) return Promise.resolve();
+    return this.readShards(combinerShards(identity.index, this.config.combiners).map((shard) => ({ shard, since })));
+  }
+
+  /** Merges shards' stored totals (each from its `since`); what moved goes to the root next tick. */
+  private async readShards(reads: ReadonlyArray<{ shard: number; since: number }>): Promise<void> {
+    const identity = this.identity;
+    if (identity === null || reads.length === 0) return;
+    const results = await Promise.all(reads.map(({ shard, since }) => this.shard(identity.projectId, shard).liveTotals(since)));
     const now = Date.now();
     results.forEach((groups, i) => {
-      const shard = shards[i];
-      if (shard === undefined) return;
-      for (const { pane } of this.totals.merge(shard, groups, now)) if (markChanged) this.changed.set(paneKey(pane), pane);
+      const shard = reads[i]?.shard;
+      if (shard !== undefined) this.mergeFrom(shard, groups, now);
     });
     if (this.changed.size > 0) this.ticker.request();
+  }
+
+  /** One source's partials into the totals; the panes that moved are marked for the next push to the root. */
+  private mergeFrom(shard: number, groups: readonly PartialAggregate[], now: number): void {
+    for (const { pane } of this.totals.merge(shard, groups, now)) this.changed.set(paneKey(pane), pane);
   }
 }
 

@@ -565,9 +565,8 @@ export class ShardAggregator extends DurableObject<Env> {
    */
   async liveDigest(sinceMs: number): Promise<MinuteEvents[]> {
     if (!Number.isFinite(sinceMs)) throw new RangeError('liveDigest expects a finite sinceMs');
-    if (this.digest === null || minuteStartOf(sinceMs) < this.digest.fromMinute) {
-      this.digest = new LiveDigest(minuteStartOf(sinceMs), this.recentTotals(minuteStartOf(sinceMs)));
-    }
+    const sinceMinute = minuteStartOf(sinceMs);
+    if (this.digest === null || sinceMinute < this.digest.fromMinute) this.digest = new LiveDigest(sinceMinute, this.recentTotals(sinceMinute));
     return this.digest.since(sinceMs);
   }
 
