@@ -161,7 +161,8 @@ function checkPrecision(p: number): void {
   }
 }
 
-function sparseLimitFor(p: number): number {
+/** Sparse entries a sketch of precision p holds before it turns dense (3/16 of m: about where sparse entries stop being the smaller form). */
+export function sparseLimitFor(p: number): number {
   return (3 << p) >>> 4;
 }
 

@@ -118,14 +118,17 @@ describe('PaneCache batches', () => {
     expect(usersOf(record)?.equals(sketchOf('a', 'b', 'c'))).toBe(true);
   });
 
-  it('keeps the users identical to a sketch of the same hashes at every size, inline or not, across checkpoints', () => {
+  it('keeps the users identical to a sketch of the same hashes at every size, inline, pooled or dense, across checkpoints', () => {
     const panes = new PaneCache(1000);
     const users: string[] = [];
-    for (let n = 1; n <= 12; n++) {
+    const expected = sketchOf();
+    // Inline (<= 4), pooled blocks of 16 .. 1,024 slots (<= 768 entries at p = 12), then a dense sketch.
+    for (let n = 1; n <= 900; n++) {
       users.push(`user-${n}`);
+      expected.add(`user-${n}`);
       // Each user twice: a repeat changes nothing.
       batch(panes, [event({ userKey: `user-${n}` }), event({ userKey: `user-${n}` })]);
-      const expected = sketchOf(...users);
+      if (n > 60 && n % 50 !== 0 && Math.abs(n - 768) > 2) continue;
       const record = row(panes);
       expect(usersOf(record)?.equals(expected)).toBe(true);
       expect(new Uint8Array(record.users ?? new ArrayBuffer(0))).toEqual(expected.serialize());
@@ -307,6 +310,24 @@ describe('PaneCache lookups', () => {
     batch(panes, [event({ userKey: 'u3' })]);
     expect(row(panes)).toMatchObject({ events: 1, u_events: 1 });
     expect(usersOf(row(panes))?.equals(sketchOf('u3'))).toBe(true);
+  });
+
+  it('gives a row that reuses a dropped row\'s pooled users only its own users', () => {
+    const panes = new PaneCache(1);
+    const many = Array.from({ length: 40 }, (_, i) => `old-${i}`);
+    batch(panes, many.map((userKey) => event({ userKey })));
+    panes.dirtyRows();
+    panes.markClean();
+    // A newer pane start: the old one (and its pooled users) is trimmed, its row and blocks reused.
+    const fresh = Array.from({ length: 20 }, (_, i) => `new-${i}`);
+    batch(panes, fresh.map((userKey) => event({ userKey, timestampMs: T0 + 15_000 })));
+    panes.dirtyRows();
+    panes.markClean();
+    panes.trim();
+    batch(panes, fresh.slice(0, 13).map((userKey) => event({ userKey, dimsKey: 'country=FR', timestampMs: T0 + 15_000 })));
+    expect(usersOf(row(panes, T0 + 10_000))?.equals(sketchOf(...fresh))).toBe(true);
+    expect(usersOf(row(panes, T0 + 10_000, 'click', 'country=FR'))?.equals(sketchOf(...fresh.slice(0, 13)))).toBe(true);
+    expect(panes.sketchBytes()).toBe(4 * (32 + 32));
   });
 
   it('forgets everything on clear, and finds no stale row through the previous lookup', () => {

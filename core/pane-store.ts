@@ -5,7 +5,7 @@
  * next flush sends) and the pane's user sketch. Batches add to cached rows
  * (PaneCache); a checkpoint writes the changed ones.
  */
-import { HyperLogLog, sparseEntry } from './hll.ts';
+import { HyperLogLog, sparseEntry, sparseLimitFor } from './hll.ts';
 import { hash64Into } from './hash64.ts';
 import { closedThrough, closeTimeOf, USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
 import type { PartialAggregate } from './protocol.ts';
@@ -195,6 +195,21 @@ const INLINE_USERS = 4;
 const HAS_SKETCH = -1;
 /** USERS: the row came from storage with a sketch (in `users`), deserialized at its first new user. */
 const HAS_STORED_SKETCH = -2;
+/**
+ * USERS: the row's sparse entries are in a block of the cache's user pool
+ * (an open-addressing table, as a sparse sketch keeps them): groups past a
+ * few users need no sketch object, no table of their own and no rehash into
+ * a fresh array as they grow, until they turn dense. The block's place is in
+ * the inline slots, which the row no longer needs.
+ */
+const HAS_POOL = -3;
+const POOL_OFFSET = INLINE_0;
+const POOL_SLOTS = INLINE_0 + 1;
+const POOL_ENTRIES = INLINE_0 + 2;
+/** A row's first block: room for 12 entries at the sketch's load of 3/4. */
+const FIRST_BLOCK_SLOTS = 16;
+/** Past this many entries a row's users become a (dense) sketch object, as a sparse sketch would. */
+const POOLED_ENTRIES_MAX = sparseLimitFor(USER_SKETCH_PRECISION);
 
 /** Event types a pane start scans before it keeps further ones in a map. */
 const SCANNED_TYPES = 16;
@@ -268,6 +283,11 @@ export class PaneCache {
   private readonly users: Array<ArrayBuffer | null> = [];
   private readonly dirty: number[] = [];
   private groups = 0;
+  /** Blocks of sparse user entries of HAS_POOL rows (0: an empty slot), bump-allocated, freed blocks reused by size. */
+  private pool = new Uint32Array(1 << 14);
+  private poolTop = 0;
+  private readonly poolFree: number[][] = [];
+  private pooledBytes = 0;
 
   /** The open batch: its number, the rows it touched, and where its events' panes stand. */
   private batchOpen = false;
@@ -438,9 +458,9 @@ export class PaneCache {
     return record;
   }
 
-  /** Bytes held by the rows' sketch objects (inline users are among the row numbers). */
+  /** Bytes held by the rows' sketch objects and pooled entries (inline users are among the row numbers). */
   sketchBytes(): number {
-    let bytes = 0;
+    let bytes = this.pooledBytes;
     for (const sketch of this.sketches) bytes += sketch?.sizeInBytes() ?? 0;
     return bytes;
   }
@@ -473,6 +493,9 @@ export class PaneCache {
     this.touched.length = 0;
     this.batchOpen = false;
     this.groups = 0;
+    this.poolTop = 0;
+    this.poolFree.length = 0;
+    this.pooledBytes = 0;
     this.forgetLast();
   }
 
@@ -587,6 +610,7 @@ export class PaneCache {
     const nums = this.nums;
     const b = row * ROW_STRIDE;
     const users = nums[b + USERS] ?? 0;
+    if (users === HAS_POOL) return this.addPooled(row, sparseEntry(hi, lo), hi, lo);
     if (users < 0) {
       let sketch = this.sketches[row] ?? null;
       if (sketch === null) {
@@ -613,10 +637,100 @@ export class PaneCache {
       nums[b + USERS] = users + 1;
       return true;
     }
-    const sketch = HyperLogLog.fromSparseEntries(nums.subarray(b + INLINE_0, b + INLINE_0 + users), USER_SKETCH_PRECISION);
-    this.sketches[row] = sketch;
-    nums[b + USERS] = HAS_SKETCH;
-    return sketch.addHash(hi, lo);
+    const offset = this.allocBlock(FIRST_BLOCK_SLOTS);
+    const pool = this.pool;
+    for (let i = 0; i < users; i++) insertEntry(pool, offset, FIRST_BLOCK_SLOTS, nums[b + INLINE_0 + i] ?? 0);
+    nums[b + USERS] = HAS_POOL;
+    nums[b + POOL_OFFSET] = offset;
+    nums[b + POOL_SLOTS] = FIRST_BLOCK_SLOTS;
+    nums[b + POOL_ENTRIES] = users;
+    return this.addPooled(row, entry, hi, lo);
+  }
+
+  /** addUser for a HAS_POOL row: the sketch's sparse insert, in the row's block (a bigger block, or a sketch, when full). */
+  private addPooled(row: number, entry: number, hi: number, lo: number): boolean {
+    const nums = this.nums;
+    const b = row * ROW_STRIDE;
+    const offset = nums[b + POOL_OFFSET] ?? 0;
+    const slots = nums[b + POOL_SLOTS] ?? 0;
+    const pool = this.pool;
+    const index = entry >>> 6;
+    const mask = slots - 1;
+    for (let i = index & mask; ; i = (i + 1) & mask) {
+      const known = pool[offset + i] ?? 0;
+      if (known === 0) break;
+      if (known >>> 6 === index) {
+        if ((known & 63) >= (entry & 63)) return false;
+        pool[offset + i] = entry;
+        return true;
+      }
+    }
+    const entries = (nums[b + POOL_ENTRIES] ?? 0) + 1;
+    if (entries > POOLED_ENTRIES_MAX) {
+      const sketch = HyperLogLog.fromSparseEntries(this.pooledEntries(b), USER_SKETCH_PRECISION);
+      this.freeBlock(offset, slots);
+      this.sketches[row] = sketch;
+      nums[b + USERS] = HAS_SKETCH;
+      return sketch.addHash(hi, lo);
+    }
+    nums[b + POOL_ENTRIES] = entries;
+    if (4 * entries <= 3 * slots) {
+      insertEntry(pool, offset, slots, entry);
+      return true;
+    }
+    const grownSlots = slots * 2;
+    const grownOffset = this.allocBlock(grownSlots);
+    // allocBlock may have replaced the pool.
+    const grownPool = this.pool;
+    for (let i = 0; i < slots; i++) {
+      const known = grownPool[offset + i] ?? 0;
+      if (known !== 0) insertEntry(grownPool, grownOffset, grownSlots, known);
+    }
+    insertEntry(grownPool, grownOffset, grownSlots, entry);
+    this.freeBlock(offset, slots);
+    nums[b + POOL_OFFSET] = grownOffset;
+    nums[b + POOL_SLOTS] = grownSlots;
+    return true;
+  }
+
+  /** A HAS_POOL row's entries, in block order. */
+  private pooledEntries(b: number): Uint32Array {
+    const nums = this.nums;
+    const offset = nums[b + POOL_OFFSET] ?? 0;
+    const slots = nums[b + POOL_SLOTS] ?? 0;
+    const out = new Uint32Array(nums[b + POOL_ENTRIES] ?? 0);
+    let n = 0;
+    for (let i = offset; i < offset + slots; i++) {
+      const entry = this.pool[i] ?? 0;
+      if (entry !== 0) out[n++] = entry;
+    }
+    return out;
+  }
+
+  /** A zeroed block of `slots` (a power of two) pool slots: a freed one of that size, else from the top (the pool doubles when full). */
+  private allocBlock(slots: number): number {
+    this.pooledBytes += slots * 4;
+    const freed = this.poolFree[Math.log2(slots)]?.pop();
+    if (freed !== undefined) {
+      this.pool.fill(0, freed, freed + slots);
+      return freed;
+    }
+    const offset = this.poolTop;
+    this.poolTop += slots;
+    if (this.poolTop > this.pool.length) {
+      let size = this.pool.length * 2;
+      while (size < this.poolTop) size *= 2;
+      const pool = new Uint32Array(size);
+      pool.set(this.pool);
+      this.pool = pool;
+    }
+    return offset;
+  }
+
+  private freeBlock(offset: number, slots: number): void {
+    this.pooledBytes -= slots * 4;
+    const sizeClass = Math.log2(slots);
+    (this.poolFree[sizeClass] ??= []).push(offset);
   }
 
   /** The row's users serialized as they are now, when it has users beyond the stored ones (null: none, or only the stored ones). */
@@ -624,6 +738,7 @@ export class PaneCache {
     const b = row * ROW_STRIDE;
     const users = this.nums[b + USERS] ?? 0;
     if (users === HAS_SKETCH) return this.sketches[row]?.serialize() ?? null;
+    if (users === HAS_POOL) return HyperLogLog.serializeSparseEntries(this.pooledEntries(b), USER_SKETCH_PRECISION);
     return users > 0 ? HyperLogLog.serializeSparseEntries(this.nums.subarray(b + INLINE_0, b + INLINE_0 + users), USER_SKETCH_PRECISION) : null;
   }
 
@@ -661,6 +776,8 @@ export class PaneCache {
     const start = this.starts.get(paneStart);
     if (start === undefined) return;
     for (const row of start.rows) {
+      const b = row * ROW_STRIDE;
+      if (this.nums[b + USERS] === HAS_POOL) this.freeBlock(this.nums[b + POOL_OFFSET] ?? 0, this.nums[b + POOL_SLOTS] ?? 0);
       // Free the row's strings and sketch for the collector; the numbers are reset on reuse.
       this.sketches[row] = null;
       this.users[row] = null;
@@ -678,6 +795,14 @@ export class PaneCache {
     this.lastType = '';
     this.lastTypeRows = null;
   }
+}
+
+/** Puts a sparse entry whose index is not in the block into its first free slot (the sketch's probing: from the index's low bits). */
+function insertEntry(pool: Uint32Array, offset: number, slots: number, entry: number): void {
+  const mask = slots - 1;
+  let i = (entry >>> 6) & mask;
+  while ((pool[offset + i] ?? 0) !== 0) i = (i + 1) & mask;
+  pool[offset + i] = entry;
 }
 
 /** The rows of `eventType` in a cached pane start, if any. */
