@@ -152,19 +152,8 @@ export interface GovernedKey extends GovernedDimensions {
 
 const NO_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({});
 
-/**
- * One step of the cache's trie. Events of a project nearly always list the
- * same dimensions in the same order, so a node branches on one dimension
- * (the first one seen there) by value alone: one map lookup per dimension.
- * Other dimensions at that position go through `others`. A node is also the
- * key of the dimension set that ends at it (once `isKey`): one object, so the
- * key an event finds is the node the walk just read, not another memory access.
- */
-class TrieNode implements GovernedKey {
-  dimension: string | null = null;
-  byValue: Map<string, TrieNode> | null = null;
-  others: Map<string, Map<string, TrieNode>> | null = null;
-  isKey = false;
+/** A governed set as the cache hands it out: one object shape for cached and uncached answers. */
+class CachedKey implements GovernedKey {
   dimsKey = '';
   slot = -1;
   dimensions: Readonly<Record<string, string>> = NO_DIMENSIONS;
@@ -172,32 +161,147 @@ class TrieNode implements GovernedKey {
   dropped: string[] = NONE;
 }
 
-/** The children of `node` for `dimension`, if there are any. */
-function existingBranch(node: TrieNode, dimension: string): Map<string, TrieNode> | undefined {
-  return node.dimension === dimension && node.byValue !== null ? node.byValue : node.others?.get(dimension);
-}
-
-/** The children of `node` for `dimension`, created on first use. */
-function branch(node: TrieNode, dimension: string): Map<string, TrieNode> {
-  if (node.dimension === dimension && node.byValue !== null) return node.byValue;
-  if (node.dimension === null) {
-    node.dimension = dimension;
-    node.byValue = new Map();
-    return node.byValue;
-  }
-  node.others ??= new Map();
-  let byValue = node.others.get(dimension);
-  if (byValue === undefined) {
-    byValue = new Map();
-    node.others.set(dimension, byValue);
-  }
-  return byValue;
-}
-
 /** Distinct dimension sets remembered per window; further sets are governed uncached. */
 const MAX_CACHED_SETS = 30_000;
+/** Distinct (dimension, value) pairs numbered per window: a dimension sent with unbounded values (a user id) stops here. */
+const MAX_CACHED_PAIRS = 1 << 16;
 /** Windows cached at once: events around a minute boundary (and late ones) interleave windows. */
 const MAX_CACHED_WINDOWS = 3;
+/** Dimensions a cached set has at most (the edge allows 32). */
+const MAX_CACHED_DIMENSIONS = 64;
+
+/**
+ * One window's cached sets. A set is the sequence of its (dimension, value)
+ * pairs in the event's order, each pair numbered on first sight through a
+ * small per-dimension table; the sequence's hash finds the set in one open
+ * addressing table, checked against the stored sequence. Per event: a lookup
+ * per dimension in tables of a few hundred values (hot in cache) and one
+ * probe, instead of a walk through a node per dimension (a cache miss each).
+ */
+class WindowKeys {
+  /** Pair numbers (1..) by dimension, then value: null-prototype objects, the fastest string lookup here. */
+  private readonly pairsByDimension = new Map<string, Record<string, number>>();
+  /** The pair tables of the dimensions at each position of the last event that had them: events repeat their key order. */
+  private readonly positionNames: string[] = [];
+  private readonly positionPairs: Array<Record<string, number>> = [];
+  private pairCount = 0;
+  /** Set number + 1 by sequence hash (0: empty), linear probing; at most half full. */
+  private table = new Int32Array(1024);
+  /** Per set: its sequence hash, where its pairs start in `sequences`, how many. */
+  private hashes = new Int32Array(256);
+  private starts = new Int32Array(256);
+  private lengths = new Int32Array(256);
+  private sequences = new Int32Array(1024);
+  private sequencesEnd = 0;
+  readonly keys: CachedKey[] = [];
+  /** The event being looked up: its pairs, and their count (-1: a pair the window has no number for). */
+  private readonly pairs = new Int32Array(MAX_CACHED_DIMENSIONS);
+  private pairsLength = 0;
+  private hash = 0;
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** The cached set of `dimensions`, else undefined with the event's pairs kept for `insert` (when they could all be numbered). */
+  find(dimensions: Readonly<Record<string, string>>, numberNew: boolean): CachedKey | undefined {
+    const pairs = this.pairs;
+    let length = 0;
+    let hash = 0x811c9dc5;
+    for (const dimension in dimensions) {
+      let byValue = this.positionNames[length] === dimension ? this.positionPairs[length] : undefined;
+      if (byValue === undefined) {
+        if (length >= MAX_CACHED_DIMENSIONS) return this.unnumbered();
+        byValue = this.pairsByDimension.get(dimension);
+        if (byValue === undefined) {
+          byValue = Object.create(null) as Record<string, number>;
+          this.pairsByDimension.set(dimension, byValue);
+        }
+        this.positionNames[length] = dimension;
+        this.positionPairs[length] = byValue;
+      }
+      const value = dimensions[dimension] ?? '';
+      let pair = byValue[value];
+      if (pair === undefined) {
+        // A pair never numbered is in no cached set.
+        if (!numberNew || this.pairCount >= MAX_CACHED_PAIRS) return this.unnumbered();
+        pair = ++this.pairCount;
+        byValue[value] = pair;
+      }
+      pairs[length++] = pair;
+      hash = Math.imul(hash ^ pair, 0x01000193);
+    }
+    hash ^= hash >>> 15;
+    this.pairsLength = length;
+    this.hash = hash;
+    const table = this.table;
+    const mask = table.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const entry = table[i] ?? 0;
+      if (entry === 0) return undefined;
+      const set = entry - 1;
+      if (this.hashes[set] === hash && this.lengths[set] === length && this.sameSequence(set)) return this.keys[set];
+    }
+  }
+
+  /** Caches `key` as the set `find` just missed (its pairs all numbered); gives it the next slot. */
+  insert(key: CachedKey): void {
+    if (this.pairsLength < 0) throw new Error('unreachable: insert after a find that could not number its pairs');
+    const set = this.keys.length;
+    key.slot = set;
+    this.keys.push(key);
+    if (set >= this.hashes.length) {
+      this.hashes = grownInts(this.hashes, set + 1);
+      this.starts = grownInts(this.starts, set + 1);
+      this.lengths = grownInts(this.lengths, set + 1);
+    }
+    const length = this.pairsLength;
+    if (this.sequencesEnd + length > this.sequences.length) this.sequences = grownInts(this.sequences, this.sequencesEnd + length);
+    this.sequences.set(this.pairs.subarray(0, length), this.sequencesEnd);
+    this.hashes[set] = this.hash;
+    this.starts[set] = this.sequencesEnd;
+    this.lengths[set] = length;
+    this.sequencesEnd += length;
+    if (2 * this.keys.length > this.table.length) this.rehash(this.table.length * 2);
+    else place(this.table, this.hash, set);
+  }
+
+  private unnumbered(): undefined {
+    this.pairsLength = -1;
+    return undefined;
+  }
+
+  private sameSequence(set: number): boolean {
+    const start = this.starts[set] ?? 0;
+    const sequences = this.sequences;
+    const pairs = this.pairs;
+    for (let i = 0; i < this.pairsLength; i++) if (sequences[start + i] !== pairs[i]) return false;
+    return true;
+  }
+
+  private rehash(size: number): void {
+    const table = new Int32Array(size);
+    for (let set = 0; set < this.keys.length; set++) place(table, this.hashes[set] ?? 0, set);
+    this.table = table;
+  }
+}
+
+/** Enters set number `set` under `hash` (the table has room). */
+function place(table: Int32Array, hash: number, set: number): void {
+  const mask = table.length - 1;
+  let i = hash & mask;
+  while ((table[i] ?? 0) !== 0) i = (i + 1) & mask;
+  table[i] = set + 1;
+}
+
+/** A zero-extended copy with room for `length` entries (doubling, so growth is amortized). */
+function grownInts(values: Int32Array, length: number): Int32Array<ArrayBuffer> {
+  let size = values.length * 2;
+  while (size < length) size *= 2;
+  const out = new Int32Array(size);
+  out.set(values);
+  return out;
+}
 
 /**
  * Memoizes governance + canonical key per (window, policy, dimension set).
@@ -205,16 +309,16 @@ const MAX_CACHED_WINDOWS = 3;
  * grow, so an admitted value stays admitted, and a folded value met a full
  * set that can never admit it later. A miss runs governDimensions (which
  * admits), so a dropped cache (eviction, rollback) changes no outcome.
- * Walks the event's own key order, so no sort per event; different orders
- * just cache twice.
+ * Looks sets up in the event's own key order, so no sort per event;
+ * different orders just cache twice.
  */
 export class GovernedKeyCache {
-  private readonly windows = new Map<number, { root: TrieNode; size: number }>();
+  private readonly windows = new Map<number, WindowKeys>();
   private policy = '';
   /** The policy object last seen: requests compile a new one, so signatures are compared once per policy object, not per event. */
   private lastPolicy: CompiledPolicy | null = null;
   private lastWindow = Number.NaN;
-  private last: { root: TrieNode; size: number } | null = null;
+  private last: WindowKeys | null = null;
   private readonly canonicalKey: (dimensions: Readonly<Record<string, string>>) => string;
 
   constructor(canonicalKey: (dimensions: Readonly<Record<string, string>>) => string) {
@@ -234,7 +338,7 @@ export class GovernedKeyCache {
       // Evict the oldest window (insertion order) when full.
       const oldest = this.windows.keys().next();
       if (this.windows.size >= MAX_CACHED_WINDOWS && oldest.done !== true) this.windows.delete(oldest.value);
-      cache = { root: new TrieNode(), size: 0 };
+      cache = new WindowKeys();
       this.windows.set(windowStart, cache);
     }
     this.lastWindow = windowStart;
@@ -242,37 +346,15 @@ export class GovernedKeyCache {
     // A full window keeps the sets it has (the frequent ones come first) and answers new ones uncached:
     // starting over would drop the frequent sets with the rare ones.
     const full = cache.size >= MAX_CACHED_SETS;
-    let node = cache.root;
-    let known = true;
-    for (const dimension in dimensions) {
-      const byValue: Map<string, TrieNode> | undefined =
-        node.dimension === dimension && node.byValue !== null ? node.byValue : full ? existingBranch(node, dimension) : branch(node, dimension);
-      const value = dimensions[dimension] ?? '';
-      let child = byValue?.get(value);
-      if (child === undefined) {
-        if (full || byValue === undefined) {
-          known = false;
-          break;
-        }
-        child = new TrieNode();
-        byValue.set(value, child);
-      }
-      node = child;
-    }
-    if (known && node.isKey) return node;
+    const found = cache.find(dimensions, !full);
+    if (found !== undefined) return found;
     const governed = governDimensions(windowStart, dimensions, policy, admitted);
-    const cached = known && !full;
-    // Uncached answers are nodes too, so callers see one object shape.
-    const key = cached ? node : new TrieNode();
+    const key = new CachedKey();
     key.dimensions = governed.dimensions;
     key.folded = governed.folded;
     key.dropped = governed.dropped;
     key.dimsKey = this.canonicalKey(governed.dimensions);
-    if (cached) {
-      key.isKey = true;
-      key.slot = cache.size;
-      cache.size++;
-    }
+    if (!full) cache.insert(key);
     return key;
   }
 

@@ -182,8 +182,6 @@ const ROW_STRIDE = 24;
 
 /** FLAGS: changed since the last checkpoint (listed in `dirty`). */
 const DIRTY = 1;
-/** FLAGS: the users gained members since `users` was serialized (done once per checkpoint, not per call: dirtyRows). */
-const USERS_CHANGED = 2;
 
 /**
  * Users a row keeps among its numbers (sparse entries, hll.ts sparseEntry)
@@ -272,6 +270,8 @@ export class PaneCache {
   private readonly maxGroups: number;
   private readonly stored: StoredPanes;
   private nums = new Float64Array(1024 * ROW_STRIDE);
+  /** 1 where a row's users gained members since `users` was serialized (done once per checkpoint, not per call: dirtyRows). Apart from the row's numbers, whose first cache line is all an event touches. */
+  private usersChanged = new Uint8Array(1024);
   /** Rows in use or free: 0 .. rowCount - 1. */
   private rowCount = 0;
   private readonly free: number[] = [];
@@ -345,12 +345,8 @@ export class PaneCache {
     const nums = this.nums;
     const base = row * ROW_STRIDE;
     if (nums[base + BATCH] !== this.batchNumber) {
+      // The B_* deltas are zero here (applyBatch zeroes them): an event touches the row's first cache line only.
       nums[base + BATCH] = this.batchNumber;
-      nums[base + B_EVENTS] = 0;
-      nums[base + B_VALUE_SUM] = 0;
-      nums[base + B_BOT_EVENTS] = 0;
-      nums[base + B_BOT_VALUE_SUM] = 0;
-      nums[base + B_LATE_EVENTS] = 0;
       this.touched.push(row);
     }
     const late = this.paneLate;
@@ -363,7 +359,7 @@ export class PaneCache {
     nums[base + B_EVENTS] = (nums[base + B_EVENTS] ?? 0) + 1;
     nums[base + B_VALUE_SUM] = (nums[base + B_VALUE_SUM] ?? 0) + value;
     hash64Into(userKey, hashOut);
-    if (this.addUser(row, hashOut[0] ?? 0, hashOut[1] ?? 0)) nums[base + FLAGS] = (nums[base + FLAGS] ?? 0) | USERS_CHANGED;
+    if (this.addUser(row)) this.usersChanged[row] = 1;
     return late;
   }
 
@@ -387,6 +383,11 @@ export class PaneCache {
       const botEvents = nums[b + B_BOT_EVENTS] ?? 0;
       const botValueSum = nums[b + B_BOT_VALUE_SUM] ?? 0;
       const lateEvents = nums[b + B_LATE_EVENTS] ?? 0;
+      nums[b + B_EVENTS] = 0;
+      nums[b + B_VALUE_SUM] = 0;
+      nums[b + B_BOT_EVENTS] = 0;
+      nums[b + B_BOT_VALUE_SUM] = 0;
+      nums[b + B_LATE_EVENTS] = 0;
       const totalEvents = (nums[b + EVENTS] ?? 0) + events;
       const totalValueSum = (nums[b + VALUE_SUM] ?? 0) + valueSum;
       nums[b + EVENTS] = totalEvents;
@@ -420,14 +421,12 @@ export class PaneCache {
   /** The rows changed since the last markClean, with their users serialized (once per checkpoint). */
   dirtyRows(): PaneRecord[] {
     const records: PaneRecord[] = [];
-    const nums = this.nums;
     for (const row of this.dirty) {
-      const flags = nums[row * ROW_STRIDE + FLAGS] ?? 0;
-      if ((flags & USERS_CHANGED) !== 0) {
+      if (this.usersChanged[row] === 1) {
         const bytes = this.serializeUsers(row);
         // The serialized bytes own their whole buffer: it is the column value, no copy.
         if (bytes !== null) this.users[row] = bytes.buffer;
-        nums[row * ROW_STRIDE + FLAGS] = flags & ~USERS_CHANGED;
+        this.usersChanged[row] = 0;
       }
       records.push(this.record(row));
     }
@@ -568,6 +567,9 @@ export class PaneCache {
         const nums = new Float64Array(this.nums.length * 2);
         nums.set(this.nums);
         this.nums = nums;
+        const usersChanged = new Uint8Array(nums.length / ROW_STRIDE);
+        usersChanged.set(this.usersChanged);
+        this.usersChanged = usersChanged;
       }
       this.eventTypes.push(eventType);
       this.dimsKeys.push(dimsKey);
@@ -582,6 +584,7 @@ export class PaneCache {
     const nums = this.nums;
     const b = row * ROW_STRIDE;
     nums.fill(0, b, b + ROW_STRIDE);
+    this.usersChanged[row] = 0;
     nums[b + PANE_START] = paneStart;
     if (stored !== undefined) {
       nums[b + EVENTS] = stored.events;
@@ -602,15 +605,18 @@ export class PaneCache {
   }
 
   /**
-   * Adds a user's hash to a row: inline entries, then a sketch (a stored
-   * sketch is deserialized first). True when the users changed. An inline
-   * row is served from its numbers alone.
+   * Adds the user hash in `hashOut` to a row: inline entries, then pooled,
+   * then a sketch (a stored sketch is deserialized first). True when the
+   * users changed. The hash stays in `hashOut`, not in arguments: a uint32
+   * past 2^30 passed to a call is a heap number allocated per event.
    */
-  private addUser(row: number, hi: number, lo: number): boolean {
+  private addUser(row: number): boolean {
+    const hi = hashOut[0] ?? 0;
+    const lo = hashOut[1] ?? 0;
     const nums = this.nums;
     const b = row * ROW_STRIDE;
     const users = nums[b + USERS] ?? 0;
-    if (users === HAS_POOL) return this.addPooled(row, sparseEntry(hi, lo), hi, lo);
+    if (users === HAS_POOL) return this.addPooled(row);
     if (users < 0) {
       let sketch = this.sketches[row] ?? null;
       if (sketch === null) {
@@ -644,11 +650,14 @@ export class PaneCache {
     nums[b + POOL_OFFSET] = offset;
     nums[b + POOL_SLOTS] = FIRST_BLOCK_SLOTS;
     nums[b + POOL_ENTRIES] = users;
-    return this.addPooled(row, entry, hi, lo);
+    return this.addPooled(row);
   }
 
   /** addUser for a HAS_POOL row: the sketch's sparse insert, in the row's block (a bigger block, or a sketch, when full). */
-  private addPooled(row: number, entry: number, hi: number, lo: number): boolean {
+  private addPooled(row: number): boolean {
+    const hi = hashOut[0] ?? 0;
+    const lo = hashOut[1] ?? 0;
+    const entry = sparseEntry(hi, lo);
     const nums = this.nums;
     const b = row * ROW_STRIDE;
     const offset = nums[b + POOL_OFFSET] ?? 0;
