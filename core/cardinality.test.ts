@@ -77,6 +77,50 @@ describe('GovernedKeyCache', () => {
     expect(withCache.get(W, 'a').size).toBe(plain.get(W, 'a').size);
   });
 
+  it('governs uncached, with the same outcomes, the sets of a window past its pair bound or with more dimensions than it numbers', async () => {
+    const { GovernedKeyCache } = await import('./cardinality.ts');
+    const { dimensionsKey } = await import('./dimensions.ts');
+    const cached = new GovernedKeyCache(dimensionsKey);
+    const policy = compilePolicy(undefined, 100);
+    const withCache = new MemoryAdmittedValues();
+    const plain = new MemoryAdmittedValues();
+    const wide = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`d${i}`, 'x']));
+    // A user id sent as a dimension: a new value per event, 70,000 of them in one window (65,536 pairs are numbered).
+    for (let i = 0; i < 70_000; i++) {
+      const dims = i % 1000 === 0 ? wide : { user: `u${i}`, country: 'DE' };
+      const expected = governDimensions(W, dims, policy, plain);
+      const got = cached.govern(W, dims, policy, withCache);
+      if (got.dimsKey !== dimensionsKey(expected.dimensions) || got.folded.join() !== expected.folded.join() || cached.lastDimsKey !== got.dimsKey) {
+        throw new Error(`set ${i}: cached ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+      }
+    }
+    expect(cached.govern(W, { user: 'u1', country: 'DE' }, policy, withCache).dimsKey).toBe('country=DE&user=u1');
+    expect(cached.govern(W, { user: 'u69999', country: 'DE' }, policy, withCache).dimsKey).toBe('country=DE&user=__other__');
+  });
+
+  it('numbers sets that differ only in key order with one slot, and tells its answer in its fields', async () => {
+    const { GovernedKeyCache } = await import('./cardinality.ts');
+    const { dimensionsKey } = await import('./dimensions.ts');
+    const cached = new GovernedKeyCache(dimensionsKey);
+    const policy = compilePolicy({ declared: ['a', 'b'], maxValuesPerWindow: 1 }, 100);
+    const admitted = new MemoryAdmittedValues();
+    const first = cached.govern(W, { a: '1', b: '2' }, policy, admitted);
+    expect([cached.lastSlot, cached.lastGeneration, cached.lastClean, cached.lastDimsKey]).toEqual([first.slot, first.generation, true, 'a=1&b=2']);
+    const reordered = cached.govern(W, { b: '2', a: '1' }, policy, admitted);
+    expect(reordered.slot).toBe(first.slot);
+    const folded = cached.govern(W, { a: '9', b: '2', c: 'x' }, policy, admitted);
+    expect(folded.slot).not.toBe(first.slot);
+    expect([cached.lastSlot, cached.lastClean, cached.lastDimsKey]).toEqual([folded.slot, false, 'a=__other__&b=2']);
+    // Found again (cached): the same answer from the fields.
+    cached.govern(W, { b: '2', a: '1' }, policy, admitted);
+    expect([cached.lastSlot, cached.lastClean]).toEqual([first.slot, true]);
+    cached.govern(W, { a: '9', b: '2', c: 'x' }, policy, admitted);
+    expect([cached.lastSlot, cached.lastClean]).toEqual([folded.slot, false]);
+    // Another window numbers anew, under another generation.
+    const next = cached.govern(W + 60_000, { a: '1', b: '2' }, policy, admitted);
+    expect(next.generation).not.toBe(first.generation);
+  });
+
   it('tells apart sets that share their values: other names, other splits, one more empty value', async () => {
     const { GovernedKeyCache } = await import('./cardinality.ts');
     const { dimensionsKey } = await import('./dimensions.ts');

@@ -144,10 +144,13 @@ export interface GovernedKey extends GovernedDimensions {
   /**
    * This key's number in its window's cache (dense from 0), or -1 when uncached:
    * lets a consumer keep per-key data in an array rather than a map by dimsKey.
-   * Keys of different windows share numbers and one dims key can have several,
-   * so a consumer checks the dims key of what it finds.
+   * Within one `generation` slots and dims keys are one to one (sets that list
+   * the same dimensions in another order share the slot); numbers of other
+   * generations (other windows, a cache cleared) mean nothing here.
    */
   slot: number;
+  /** The cache instance that numbered `slot` (never reused), 0 when uncached. */
+  generation: number;
 }
 
 const NO_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({});
@@ -156,6 +159,7 @@ const NO_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({});
 class CachedKey implements GovernedKey {
   dimsKey = '';
   slot = -1;
+  generation = 0;
   dimensions: Readonly<Record<string, string>> = NO_DIMENSIONS;
   folded: string[] = NONE;
   dropped: string[] = NONE;
@@ -178,7 +182,10 @@ const MAX_CACHED_DIMENSIONS = 64;
  * per dimension in tables of a few hundred values (hot in cache) and one
  * probe, instead of a walk through a node per dimension (a cache miss each).
  */
+let nextGeneration = 1;
+
 class WindowKeys {
+  readonly generation = nextGeneration++;
   /** Pair numbers (1..) by dimension, then value: null-prototype objects, the fastest string lookup here. */
   private readonly pairsByDimension = new Map<string, Record<string, number>>();
   /** The pair tables of the dimensions at each position of the last event that had them: events repeat their key order. */
@@ -194,6 +201,14 @@ class WindowKeys {
   private sequences = new Int32Array(1024);
   private sequencesEnd = 0;
   readonly keys: CachedKey[] = [];
+  /** Per set, what GovernedKeyCache's `last*` fields answer: read from arrays, not from the set's object (a cache miss per event). */
+  readonly slots: number[] = [];
+  readonly dimsKeys: string[] = [];
+  readonly clean: boolean[] = [];
+  /** Slot by canonical key: sets of one key share a slot. */
+  private readonly slotByDimsKey = new Map<string, number>();
+  /** The set `find` found last. */
+  found = -1;
   /** The event being looked up: its pairs, and their count (-1: a pair the window has no number for). */
   private readonly pairs = new Int32Array(MAX_CACHED_DIMENSIONS);
   private pairsLength = 0;
@@ -240,16 +255,29 @@ class WindowKeys {
       const entry = table[i] ?? 0;
       if (entry === 0) return undefined;
       const set = entry - 1;
-      if (this.hashes[set] === hash && this.lengths[set] === length && this.sameSequence(set)) return this.keys[set];
+      if (this.hashes[set] === hash && this.lengths[set] === length && this.sameSequence(set)) {
+        this.found = set;
+        return this.keys[set];
+      }
     }
   }
 
-  /** Caches `key` as the set `find` just missed (its pairs all numbered); gives it the next slot. */
+  /** Caches `key` as the set `find` just missed (its pairs all numbered); gives it its dims key's slot, or the next one. */
   insert(key: CachedKey): void {
     if (this.pairsLength < 0) throw new Error('unreachable: insert after a find that could not number its pairs');
     const set = this.keys.length;
-    key.slot = set;
+    let slot = this.slotByDimsKey.get(key.dimsKey);
+    if (slot === undefined) {
+      slot = this.slotByDimsKey.size;
+      this.slotByDimsKey.set(key.dimsKey, slot);
+    }
+    key.slot = slot;
+    key.generation = this.generation;
     this.keys.push(key);
+    this.slots.push(slot);
+    this.dimsKeys.push(key.dimsKey);
+    this.clean.push(key.folded.length === 0 && key.dropped.length === 0);
+    this.found = set;
     if (set >= this.hashes.length) {
       this.hashes = grownInts(this.hashes, set + 1);
       this.starts = grownInts(this.starts, set + 1);
@@ -264,6 +292,11 @@ class WindowKeys {
     this.sequencesEnd += length;
     if (2 * this.keys.length > this.table.length) this.rehash(this.table.length * 2);
     else place(this.table, this.hash, set);
+  }
+
+  /** Whether the last `find` numbered every pair of its set (else the set cannot be cached). */
+  get numbered(): boolean {
+    return this.pairsLength >= 0;
   }
 
   private unnumbered(): undefined {
@@ -325,6 +358,16 @@ export class GovernedKeyCache {
     this.canonicalKey = canonicalKey;
   }
 
+  /**
+   * The last govern call's answer in fields of this (hot) object, for a
+   * caller that runs per event: reading them costs no visit to the answer's
+   * own object. `lastClean`: nothing was folded or dropped.
+   */
+  lastDimsKey = '';
+  lastSlot = -1;
+  lastGeneration = 0;
+  lastClean = true;
+
   govern(windowStart: number, dimensions: Readonly<Record<string, string>>, policy: CompiledPolicy, admitted: AdmittedValues): GovernedKey {
     if (policy !== this.lastPolicy) {
       if (policy.signature !== this.policy) {
@@ -346,15 +389,28 @@ export class GovernedKeyCache {
     // A full window keeps the sets it has (the frequent ones come first) and answers new ones uncached:
     // starting over would drop the frequent sets with the rare ones.
     const full = cache.size >= MAX_CACHED_SETS;
-    const found = cache.find(dimensions, !full);
-    if (found !== undefined) return found;
-    const governed = governDimensions(windowStart, dimensions, policy, admitted);
-    const key = new CachedKey();
-    key.dimensions = governed.dimensions;
-    key.folded = governed.folded;
-    key.dropped = governed.dropped;
-    key.dimsKey = this.canonicalKey(governed.dimensions);
-    if (!full) cache.insert(key);
+    let key = cache.find(dimensions, !full);
+    if (key === undefined) {
+      const governed = governDimensions(windowStart, dimensions, policy, admitted);
+      key = new CachedKey();
+      key.dimensions = governed.dimensions;
+      key.folded = governed.folded;
+      key.dropped = governed.dropped;
+      key.dimsKey = this.canonicalKey(governed.dimensions);
+      if (full || !cache.numbered) {
+        this.lastDimsKey = key.dimsKey;
+        this.lastSlot = -1;
+        this.lastGeneration = 0;
+        this.lastClean = key.folded.length === 0 && key.dropped.length === 0;
+        return key;
+      }
+      cache.insert(key);
+    }
+    const set = cache.found;
+    this.lastDimsKey = cache.dimsKeys[set] ?? '';
+    this.lastSlot = cache.slots[set] ?? -1;
+    this.lastGeneration = cache.generation;
+    this.lastClean = cache.clean[set] ?? false;
     return key;
   }
 

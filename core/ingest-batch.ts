@@ -72,18 +72,20 @@ export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: numb
       continue;
     }
     counters.accepted++;
-    const governed = options.keys.govern(minuteStartOf(event.timestampMs), event.dimensions, policy, admitted);
-    if (governed.folded.length > 0 || governed.dropped.length > 0) {
+    const keys = options.keys;
+    const governed = keys.govern(minuteStartOf(event.timestampMs), event.dimensions, policy, admitted);
+    // The answer's fields on the cache (hot), not on `governed` (a cache miss per event), unless something was folded or dropped.
+    if (!keys.lastClean) {
       const sealWindow = windowStartOf(event.timestampMs, config.windowMs);
       for (const dimension of governed.folded) bump(sealWindow, 'folded', dimension, 1);
       for (const dimension of governed.dropped) bump(sealWindow, 'undeclared', dimension, 1);
       if (governed.folded.length > 0) counters.foldedEvents++;
       if (governed.dropped.length > 0) counters.droppedDimensionEvents++;
     }
-    const dimsKey = governed.dimsKey;
+    const dimsKey = keys.lastDimsKey;
     const bot = isBot(event);
     const userKey = event.userId ?? event.eventId;
-    const late = panes.add(event.eventType, event.timestampMs, event.value, userKey, dimsKey, governed.slot, bot);
+    const late = panes.add(event.eventType, event.timestampMs, event.value, userKey, dimsKey, keys.lastSlot, keys.lastGeneration, bot);
     if (late) counters.late++;
     if (bot) counters.bots++;
     if (maxEventTimeMs === null || event.timestampMs > maxEventTimeMs) maxEventTimeMs = event.timestampMs;

@@ -14,17 +14,18 @@ interface TestEvent {
   userKey: string;
   dimsKey: string;
   dimsSlot: number;
+  generation: number;
   bot: boolean;
 }
 
 function event(overrides: Partial<TestEvent> = {}): TestEvent {
-  return { eventType: 'click', timestampMs: T0 + 5_000, value: 1, userKey: 'u1', dimsKey: 'country=DE', dimsSlot: -1, bot: false, ...overrides };
+  return { eventType: 'click', timestampMs: T0 + 5_000, value: 1, userKey: 'u1', dimsKey: 'country=DE', dimsSlot: -1, generation: 0, bot: false, ...overrides };
 }
 
 /** One batch arriving at `nowMs`, folded into `panes`. */
 function batch(panes: PaneCache, events: TestEvent[], nowMs = T0 + 6_000) {
   panes.startBatch(timing, nowMs);
-  const late = events.map((e) => panes.add(e.eventType, e.timestampMs, e.value, e.userKey, e.dimsKey, e.dimsSlot, e.bot));
+  const late = events.map((e) => panes.add(e.eventType, e.timestampMs, e.value, e.userKey, e.dimsKey, e.dimsSlot, e.generation, e.bot));
   return { late, applied: panes.applyBatch() };
 }
 
@@ -155,7 +156,7 @@ describe('PaneCache batches', () => {
 
   it('refuses an event outside a batch and a batch over an unapplied one', () => {
     const panes = new PaneCache(1000);
-    expect(() => panes.add('click', T0, 1, 'u', 'k=v', -1, false)).toThrow(/startBatch/);
+    expect(() => panes.add('click', T0, 1, 'u', 'k=v', -1, 0, false)).toThrow(/startBatch/);
     panes.startBatch(timing, T0);
     expect(() => panes.startBatch(timing, T0)).toThrow(/not applied/);
     panes.clear();
@@ -171,6 +172,10 @@ describe('PaneCache batches', () => {
 
 describe('PaneCache against a straightforward fold', () => {
   it('gives every row the counts, sums (bit for bit) and sketch bytes of a per-group fold of each batch, on random traffic', () => {
+    // Dims keys with slots of one of three numberings (each one to one, as GovernedKeyCache's), or none.
+    const numberings = [['a=1', 'a=2', 'a=1&b=x'], ['a=1&b=x', 'a=1', 'a=2'], ['a=2', 'a=1&b=x', 'a=1']];
+    const slotted = (dimsKey: string, generation: number) =>
+      generation === 0 ? { dimsKey, dimsSlot: -1, generation } : { dimsKey, dimsSlot: numberings[generation - 1]?.indexOf(dimsKey) ?? -1, generation };
     let seed = 7;
     const random = (): number => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -188,8 +193,7 @@ describe('PaneCache against a straightforward fold', () => {
           timestampMs: T0 + Math.floor(random() * 3 * MIN),
           value: pick([0, 1, 0.1, 2.35, 1e-3]),
           userKey: `u${Math.floor(random() * 30)}`,
-          dimsKey: pick(['a=1', 'a=2', 'a=1&b=x']),
-          dimsSlot: Math.floor(random() * 4) - 1,
+          ...slotted(pick(['a=1', 'a=2', 'a=1&b=x']), Math.floor(random() * 4)),
           bot: random() < 0.1,
         }),
       );
@@ -243,25 +247,33 @@ function isLateIn(timestampMs: number, nowMs: number): boolean {
 }
 
 describe('PaneCache lookups', () => {
-  it('finds a row by its slot, and a slot another dims key took never returns the wrong row', () => {
+  it('finds a row by its slot, and a slot of another generation or none never returns the wrong row or a second one', () => {
     const panes = new PaneCache(1000);
     batch(panes, [
-      event({ dimsKey: 'a=1', dimsSlot: 0 }),
-      event({ dimsKey: 'a=1', dimsSlot: 0 }),
-      event({ dimsKey: 'b=2', dimsSlot: 0 }),
-      // The same dims key under another slot (another window's key), or none, is the same row.
-      event({ dimsKey: 'a=1', dimsSlot: 7 }),
-      event({ dimsKey: 'a=1', dimsSlot: -1 }),
-      event({ dimsKey: 'b=2', dimsSlot: 7 }),
+      event({ dimsKey: 'a=1', dimsSlot: 0, generation: 1 }),
+      event({ dimsKey: 'a=1', dimsSlot: 0, generation: 1 }),
+      event({ dimsKey: 'b=2', dimsSlot: 1, generation: 1 }),
+      // Another generation (another window's numbering, a cleared cache): slot 0 is b=2 there, and a=1 is 7.
+      event({ dimsKey: 'b=2', dimsSlot: 0, generation: 2 }),
+      event({ dimsKey: 'a=1', dimsSlot: 7, generation: 2 }),
+      // No slot: the same rows, by dims key.
+      event({ dimsKey: 'a=1', dimsSlot: -1, generation: 0 }),
+      // A row started without a slot is found under a slot later.
+      event({ dimsKey: 'c=3', dimsSlot: -1, generation: 0 }),
+      event({ dimsKey: 'c=3', dimsSlot: 2, generation: 2 }),
+      // Back to the first generation: its slots are checked again.
+      event({ dimsKey: 'a=1', dimsSlot: 0, generation: 1 }),
+      event({ dimsKey: 'b=2', dimsSlot: 1, generation: 1 }),
       // Slots are per pane start and event type.
-      event({ dimsKey: 'a=1', dimsSlot: 0, eventType: 'view' }),
-      event({ dimsKey: 'a=1', dimsSlot: 0, timestampMs: T0 + 15_000 }),
+      event({ dimsKey: 'a=1', dimsSlot: 0, generation: 1, eventType: 'view' }),
+      event({ dimsKey: 'a=1', dimsSlot: 0, generation: 1, timestampMs: T0 + 15_000 }),
     ]);
-    expect(row(panes, T0, 'click', 'a=1').events).toBe(4);
-    expect(row(panes, T0, 'click', 'b=2').events).toBe(2);
+    expect(row(panes, T0, 'click', 'a=1').events).toBe(5);
+    expect(row(panes, T0, 'click', 'b=2').events).toBe(3);
+    expect(row(panes, T0, 'click', 'c=3').events).toBe(2);
     expect(row(panes, T0, 'view', 'a=1').events).toBe(1);
     expect(row(panes, T0 + 10_000, 'click', 'a=1').events).toBe(1);
-    expect(panes.size).toBe(4);
+    expect(panes.size).toBe(5);
   });
 
   it('loads a stored row once, asks about a pane start once, and reads nothing for a start storage does not have', () => {

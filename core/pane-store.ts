@@ -216,9 +216,14 @@ const MAX_SLOT = 1 << 16;
 
 /** The cached rows of one pane start and event type. */
 interface TypeRows {
-  byDims: Map<string, number>;
-  /** Row + 1 (0: none) by GovernedKey.slot, checked by dims key: an array load instead of a map lookup per event. */
+  rows: number[];
+  /** The rows by dims key, built at the first lookup by dims key (events with slots never need one). */
+  byDims: Map<string, number> | null;
+  /** Row + 1 (0: none) by GovernedKey.slot of `generation`: an array load instead of a map lookup per event. */
   bySlot: Int32Array;
+  generation: number;
+  /** Every row is in bySlot (all came with slots of `generation`), so a slot not there has no row yet. */
+  slotsComplete: boolean;
 }
 
 interface CachedPaneStart {
@@ -335,13 +340,13 @@ export class PaneCache {
    * row's users (a union, so the order of adds changes nothing). Returns
    * whether the event was late (its window had closed: an adjustment).
    */
-  add(eventType: string, timestampMs: number, value: number, userKey: string, dimsKey: string, dimsSlot: number, bot: boolean): boolean {
+  add(eventType: string, timestampMs: number, value: number, userKey: string, dimsKey: string, dimsSlot: number, slotGeneration: number, bot: boolean): boolean {
     if (!this.batchOpen) throw new Error('PaneCache.add outside a batch (startBatch first)');
     // NaN bounds (no pane yet) fail the test.
     if (!(timestampMs >= this.paneStartMs && timestampMs < this.paneEndMs)) this.enterPane(timestampMs);
     let rows = this.lastTypeRows;
     if (rows === null || eventType !== this.lastType) rows = this.rowsOfType(eventType);
-    const row = this.rowOf(rows, eventType, dimsKey, dimsSlot);
+    const row = this.rowOf(rows, eventType, dimsKey, dimsSlot, slotGeneration);
     const nums = this.nums;
     const base = row * ROW_STRIDE;
     if (nums[base + BATCH] !== this.batchNumber) {
@@ -449,7 +454,7 @@ export class PaneCache {
   find(paneStart: number, eventType: string, dimsKey: string): PaneRecord | undefined {
     const start = this.starts.get(paneStart);
     const rows = start === undefined ? undefined : typeRowsIn(start, eventType);
-    const row = rows?.byDims.get(dimsKey);
+    const row = rows === undefined ? undefined : byDimsOf(rows, this.dimsKeys).get(dimsKey);
     if (row === undefined) return undefined;
     const record = this.record(row);
     const bytes = this.serializeUsers(row);
@@ -521,7 +526,7 @@ export class PaneCache {
     if (start === null) throw new Error('unreachable: no pane entered');
     let rows = typeRowsIn(start, eventType);
     if (rows === undefined) {
-      rows = { byDims: new Map(), bySlot: NO_SLOTS };
+      rows = { rows: [], byDims: null, bySlot: NO_SLOTS, generation: 0, slotsComplete: true };
       if (start.types.length < SCANNED_TYPES) {
         start.types.push(eventType);
         start.byType.push(rows);
@@ -535,26 +540,42 @@ export class PaneCache {
     return rows;
   }
 
-  /** The row of a group of the current pane: found by slot, else by dims key, else loaded or started. */
-  private rowOf(rows: TypeRows, eventType: string, dimsKey: string, dimsSlot: number): number {
-    const bySlot = rows.bySlot;
-    if (dimsSlot >= 0 && dimsSlot < bySlot.length) {
-      const slotted = (bySlot[dimsSlot] ?? 0) - 1;
-      if (slotted >= 0 && this.dimsKeys[slotted] === dimsKey) return slotted;
+  /**
+   * The row of a group of the current pane: by slot (trusted within one
+   * generation, where slots and dims keys are one to one), else by dims key,
+   * else loaded or started.
+   */
+  private rowOf(rows: TypeRows, eventType: string, dimsKey: string, dimsSlot: number, generation: number): number {
+    const slotted = generation > 0 && dimsSlot >= 0 && dimsSlot < MAX_SLOT;
+    if (slotted) {
+      if (generation !== rows.generation) {
+        // Another numbering: its slots say nothing about the rows already here.
+        rows.generation = generation;
+        rows.bySlot = NO_SLOTS;
+        rows.slotsComplete = rows.rows.length === 0;
+      }
+      const bySlot = rows.bySlot;
+      if (dimsSlot < bySlot.length) {
+        const found = (bySlot[dimsSlot] ?? 0) - 1;
+        if (found >= 0) return found;
+      }
     }
-    let row = rows.byDims.get(dimsKey);
+    let row = rows.slotsComplete && slotted ? undefined : byDimsOf(rows, this.dimsKeys).get(dimsKey);
     if (row === undefined) {
       const start = this.paneRows;
       if (start === null) throw new Error('unreachable: no pane entered');
       const stored = start.complete ? undefined : this.stored.load(this.paneStartMs, eventType, dimsKey);
       row = this.newRow(this.paneStartMs, eventType, dimsKey, stored);
-      rows.byDims.set(dimsKey, row);
+      rows.rows.push(row);
+      rows.byDims?.set(dimsKey, row);
       start.rows.push(row);
       this.groups++;
     }
-    if (dimsSlot >= 0 && dimsSlot < MAX_SLOT) {
+    if (slotted) {
       if (dimsSlot >= rows.bySlot.length) rows.bySlot = grown(rows.bySlot, dimsSlot + 1);
       rows.bySlot[dimsSlot] = row + 1;
+    } else {
+      rows.slotsComplete = false;
     }
     return row;
   }
@@ -812,6 +833,16 @@ function insertEntry(pool: Uint32Array, offset: number, slots: number, entry: nu
   let i = (entry >>> 6) & mask;
   while ((pool[offset + i] ?? 0) !== 0) i = (i + 1) & mask;
   pool[offset + i] = entry;
+}
+
+/** The rows of a type by dims key, built on first use. */
+function byDimsOf(rows: TypeRows, dimsKeys: readonly string[]): Map<string, number> {
+  if (rows.byDims === null) {
+    const byDims = new Map<string, number>();
+    for (const row of rows.rows) byDims.set(dimsKeys[row] ?? '', row);
+    rows.byDims = byDims;
+  }
+  return rows.byDims;
 }
 
 /** The rows of `eventType` in a cached pane start, if any. */
