@@ -243,8 +243,8 @@ interface CachedPaneStart {
 /** What applyBatch changed: live partials (human groups), rows that became unsealed, the earliest window close among them. */
 export interface AppliedBatch {
   partials: PartialAggregate[];
-  /** The human events this batch added to each partial's group (partials[i]'s delta; its `events` is the running total). */
-  addedEvents: number[];
+  /** The human events this batch added, per pane start (a few per batch; the partials carry running totals). */
+  addedByPane: Array<{ paneStart: number; events: number }>;
   newlyUnsealed: number;
   earliestCloseMs: number | null;
 }
@@ -375,7 +375,8 @@ export class PaneCache {
    */
   applyBatch(): AppliedBatch {
     const partials: PartialAggregate[] = [];
-    const addedEvents: number[] = [];
+    const addedByPane: Array<{ paneStart: number; events: number }> = [];
+    let added: { paneStart: number; events: number } | undefined;
     let newlyUnsealed = 0;
     let earliestCloseMs = Infinity;
     let closesStart = Number.NaN;
@@ -415,12 +416,19 @@ export class PaneCache {
       // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
       if (events > 0) {
         partials.push({ windowStart: paneStart, eventType: this.eventTypes[row] ?? '', dimsKey: this.dimsKeys[row] ?? '', events: totalEvents, valueSum: totalValueSum });
-        addedEvents.push(events);
+        if (added?.paneStart !== paneStart) {
+          added = addedByPane.find((entry) => entry.paneStart === paneStart);
+          if (added === undefined) {
+            added = { paneStart, events: 0 };
+            addedByPane.push(added);
+          }
+        }
+        added.events += events;
       }
     }
     this.touched.length = 0;
     this.batchOpen = false;
-    return { partials, addedEvents, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
+    return { partials, addedByPane, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
   }
 
   /** The rows changed since the last markClean, with their users serialized (once per checkpoint). */

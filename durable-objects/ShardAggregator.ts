@@ -277,7 +277,7 @@ export class ShardAggregator extends DurableObject<Env> {
     // Each group's delta into its cached row, which stays dirty until the next checkpoint.
     const written = this.panes.applyBatch();
     const digest = this.digest;
-    if (digest !== null) written.partials.forEach((partial, i) => digest.add(partial.windowStart, written.addedEvents[i] ?? 0));
+    if (digest !== null) for (const { paneStart, events } of written.addedByPane) digest.add(paneStart, events);
     this.pending.addGovernance(batch.governance);
     this.pending.addRaw(batch.raw);
     this.rawPendingRows += [...batch.raw.values()].reduce((sum, rows) => sum + rows.length, 0);
