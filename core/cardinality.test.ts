@@ -127,7 +127,12 @@ describe('GovernedKeyCache', () => {
     const cached = new GovernedKeyCache(dimensionsKey);
     const admitted = new MemoryAdmittedValues();
     const policy = compilePolicy(undefined, 100);
-    const sets: Array<Record<string, string>> = [{ a: 'x' }, { b: 'x' }, { a: 'xy', b: '' }, { a: 'x', b: 'y' }, { a: 'x', b: '' }, { b: 'x', a: 'y' }, {}];
+    const long = (last: string, extra = {}): Record<string, string> => ({ a: '1', b: '2', c: '3', d: '4', e: last, ...extra });
+    const sets: Array<Record<string, string>> = [
+      { a: 'x' }, { b: 'x' }, { a: 'xy', b: '' }, { a: 'x', b: 'y' }, { a: 'x', b: '' }, { b: 'x', a: 'y' }, {},
+      // Longer than the pairs a set keeps inline: told apart by the later ones.
+      long('5'), long('6'), long('5', { f: '6' }), long('6', { f: '5' }), { a: '1', b: '2', c: '3', d: '4' },
+    ];
     for (let round = 0; round < 2; round++) {
       for (const dims of sets) expect(cached.govern(W, dims, policy, admitted).dimsKey).toBe(dimensionsKey(dims));
     }

@@ -184,6 +184,16 @@ const MAX_CACHED_DIMENSIONS = 64;
  */
 let nextGeneration = 1;
 
+/** A cached set's numbers (WindowKeys.sets): its sequence hash, pair count, slot, clean (1: nothing folded or dropped), where its pairs past the inline ones start in `sequences`, then its first INLINE_PAIRS pairs. */
+const SET_HASH = 0;
+const SET_LENGTH = 1;
+const SET_SLOT = 2;
+const SET_CLEAN = 3;
+const SET_REST = 4;
+const SET_INLINE = 5;
+const INLINE_PAIRS = 3;
+const SET_STRIDE = 8;
+
 class WindowKeys {
   readonly generation = nextGeneration++;
   /** Pair numbers (1..) by dimension, then value: null-prototype objects, the fastest string lookup here. */
@@ -194,17 +204,17 @@ class WindowKeys {
   private pairCount = 0;
   /** Set number + 1 by sequence hash (0: empty), linear probing; at most half full. */
   private table = new Int32Array(1024);
-  /** Per set: its sequence hash, where its pairs start in `sequences`, how many. */
-  private hashes = new Int32Array(256);
-  private starts = new Int32Array(256);
-  private lengths = new Int32Array(256);
+  /**
+   * Per set, SET_STRIDE numbers: what a lookup checks and answers, side by
+   * side (one cache line, not one per array): see SET_HASH .. SET_INLINE.
+   */
+  private sets = new Int32Array(256 * SET_STRIDE);
+  /** Pairs past the first INLINE_PAIRS of longer sets. */
   private sequences = new Int32Array(1024);
   private sequencesEnd = 0;
   readonly keys: CachedKey[] = [];
-  /** Per set, what GovernedKeyCache's `last*` fields answer: read from arrays, not from the set's object (a cache miss per event). */
-  readonly slots: number[] = [];
+  /** Per set, its dims key: what GovernedKeyCache's `lastDimsKey` answers without a visit to the set's object. */
   readonly dimsKeys: string[] = [];
-  readonly clean: boolean[] = [];
   /** Slot by canonical key: sets of one key share a slot. */
   private readonly slotByDimsKey = new Map<string, number>();
   /** The set `find` found last. */
@@ -255,7 +265,8 @@ class WindowKeys {
       const entry = table[i] ?? 0;
       if (entry === 0) return undefined;
       const set = entry - 1;
-      if (this.hashes[set] === hash && this.lengths[set] === length && this.sameSequence(set)) {
+      const at = set * SET_STRIDE;
+      if (this.sets[at + SET_HASH] === hash && this.sets[at + SET_LENGTH] === length && this.sameSequence(at)) {
         this.found = set;
         return this.keys[set];
       }
@@ -274,22 +285,24 @@ class WindowKeys {
     key.slot = slot;
     key.generation = this.generation;
     this.keys.push(key);
-    this.slots.push(slot);
     this.dimsKeys.push(key.dimsKey);
-    this.clean.push(key.folded.length === 0 && key.dropped.length === 0);
     this.found = set;
-    if (set >= this.hashes.length) {
-      this.hashes = grownInts(this.hashes, set + 1);
-      this.starts = grownInts(this.starts, set + 1);
-      this.lengths = grownInts(this.lengths, set + 1);
-    }
+    const at = set * SET_STRIDE;
+    if (at + SET_STRIDE > this.sets.length) this.sets = grownInts(this.sets, at + SET_STRIDE);
+    const sets = this.sets;
     const length = this.pairsLength;
-    if (this.sequencesEnd + length > this.sequences.length) this.sequences = grownInts(this.sequences, this.sequencesEnd + length);
-    this.sequences.set(this.pairs.subarray(0, length), this.sequencesEnd);
-    this.hashes[set] = this.hash;
-    this.starts[set] = this.sequencesEnd;
-    this.lengths[set] = length;
-    this.sequencesEnd += length;
+    sets[at + SET_HASH] = this.hash;
+    sets[at + SET_LENGTH] = length;
+    sets[at + SET_SLOT] = slot;
+    sets[at + SET_CLEAN] = key.folded.length === 0 && key.dropped.length === 0 ? 1 : 0;
+    sets[at + SET_REST] = this.sequencesEnd;
+    for (let i = 0; i < Math.min(length, INLINE_PAIRS); i++) sets[at + SET_INLINE + i] = this.pairs[i] ?? 0;
+    if (length > INLINE_PAIRS) {
+      const rest = length - INLINE_PAIRS;
+      if (this.sequencesEnd + rest > this.sequences.length) this.sequences = grownInts(this.sequences, this.sequencesEnd + rest);
+      this.sequences.set(this.pairs.subarray(INLINE_PAIRS, length), this.sequencesEnd);
+      this.sequencesEnd += rest;
+    }
     if (2 * this.keys.length > this.table.length) this.rehash(this.table.length * 2);
     else place(this.table, this.hash, set);
   }
@@ -304,17 +317,31 @@ class WindowKeys {
     return undefined;
   }
 
-  private sameSequence(set: number): boolean {
-    const start = this.starts[set] ?? 0;
-    const sequences = this.sequences;
+  /** The slot of a set, and whether nothing of it was folded or dropped. */
+  slotOf(set: number): number {
+    return this.sets[set * SET_STRIDE + SET_SLOT] ?? -1;
+  }
+
+  isClean(set: number): boolean {
+    return this.sets[set * SET_STRIDE + SET_CLEAN] === 1;
+  }
+
+  /** Whether the set at `at` (in `sets`) has the looked-up pairs (its hash and length already matched). */
+  private sameSequence(at: number): boolean {
+    const sets = this.sets;
     const pairs = this.pairs;
-    for (let i = 0; i < this.pairsLength; i++) if (sequences[start + i] !== pairs[i]) return false;
+    const length = this.pairsLength;
+    const inline = Math.min(length, INLINE_PAIRS);
+    for (let i = 0; i < inline; i++) if (sets[at + SET_INLINE + i] !== pairs[i]) return false;
+    const rest = sets[at + SET_REST] ?? 0;
+    const sequences = this.sequences;
+    for (let i = INLINE_PAIRS; i < length; i++) if (sequences[rest + i - INLINE_PAIRS] !== pairs[i]) return false;
     return true;
   }
 
   private rehash(size: number): void {
     const table = new Int32Array(size);
-    for (let set = 0; set < this.keys.length; set++) place(table, this.hashes[set] ?? 0, set);
+    for (let set = 0; set < this.keys.length; set++) place(table, this.sets[set * SET_STRIDE + SET_HASH] ?? 0, set);
     this.table = table;
   }
 }
@@ -408,9 +435,9 @@ export class GovernedKeyCache {
     }
     const set = cache.found;
     this.lastDimsKey = cache.dimsKeys[set] ?? '';
-    this.lastSlot = cache.slots[set] ?? -1;
+    this.lastSlot = cache.slotOf(set);
     this.lastGeneration = cache.generation;
-    this.lastClean = cache.clean[set] ?? false;
+    this.lastClean = cache.isClean(set);
     return key;
   }
 
