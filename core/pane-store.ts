@@ -180,6 +180,10 @@ const FLAGS = 22;
 const PANE_START = 23;
 const ROW_STRIDE = 24;
 
+/** stagedFlags: the event was late, a bot. */
+const STAGED_LATE = 1;
+const STAGED_BOT = 2;
+
 /** FLAGS: changed since the last checkpoint (listed in `dirty`). */
 const DIRTY = 1;
 
@@ -294,6 +298,16 @@ export class PaneCache {
   private readonly poolFree: number[][] = [];
   private pooledBytes = 0;
 
+  /** The open batch's events, found but not yet counted (add, then countStaged). */
+  private stagedCount = 0;
+  private stagedRows = new Int32Array(1024);
+  private stagedValues = new Float64Array(1024);
+  private stagedFlags = new Uint8Array(1024);
+  private readonly stagedUsers: string[] = [];
+  private stagedHashes = new Uint32Array(2048);
+  /** Where the touch passes leave their sum, so the compiler keeps their loads. */
+  private touchSink = 0;
+
   /** The open batch: its number, the rows it touched, and where its events' panes stand. */
   private batchOpen = false;
   private batchNumber = 0;
@@ -336,7 +350,11 @@ export class PaneCache {
 
   /**
    * Counts one accepted event into its row's batch delta (positional: no
-   * object per event). Human users are hashed here, once per event, into the
+   * object per event). The row is found (or started) now; the counting
+   * waits for applyBatch, which runs it for the whole batch in short passes
+   * (hash the users, then add to the rows): a pass small enough that the
+   * processor has several events' cache misses in flight at once, where one
+   * long per-event path waits for each in turn. Human users go into the
    * row's users (a union, so the order of adds changes nothing). Returns
    * whether the event was late (its window had closed: an adjustment).
    */
@@ -347,25 +365,75 @@ export class PaneCache {
     let rows = this.lastTypeRows;
     if (rows === null || eventType !== this.lastType) rows = this.rowsOfType(eventType);
     const row = this.rowOf(rows, eventType, dimsKey, dimsSlot, slotGeneration);
-    const nums = this.nums;
-    const base = row * ROW_STRIDE;
-    if (nums[base + BATCH] !== this.batchNumber) {
-      // The B_* deltas are zero here (applyBatch zeroes them): an event touches the row's first cache line only.
-      nums[base + BATCH] = this.batchNumber;
-      this.touched.push(row);
-    }
     const late = this.paneLate;
-    if (late) nums[base + B_LATE_EVENTS] = (nums[base + B_LATE_EVENTS] ?? 0) + 1;
-    if (bot) {
-      nums[base + B_BOT_EVENTS] = (nums[base + B_BOT_EVENTS] ?? 0) + 1;
-      nums[base + B_BOT_VALUE_SUM] = (nums[base + B_BOT_VALUE_SUM] ?? 0) + value;
-      return late;
-    }
-    nums[base + B_EVENTS] = (nums[base + B_EVENTS] ?? 0) + 1;
-    nums[base + B_VALUE_SUM] = (nums[base + B_VALUE_SUM] ?? 0) + value;
-    hash64Into(userKey, hashOut);
-    if (this.addUser(row)) this.usersChanged[row] = 1;
+    const at = this.stagedCount++;
+    if (at >= this.stagedRows.length) this.growStaged();
+    this.stagedRows[at] = row;
+    this.stagedValues[at] = value;
+    this.stagedFlags[at] = (late ? STAGED_LATE : 0) | (bot ? STAGED_BOT : 0);
+    this.stagedUsers[at] = bot ? '' : userKey;
     return late;
+  }
+
+  /** The staged events into their rows: users hashed in one pass, then deltas and users added in another. */
+  private countStaged(): void {
+    const count = this.stagedCount;
+    const users = this.stagedUsers;
+    const hashes = this.stagedHashes;
+    const flags = this.stagedFlags;
+    const nums = this.nums;
+    const rows = this.stagedRows;
+    // Touch passes: a loop of loads alone has many events' cache misses in flight, so the passes after find the user
+    // keys and the rows' first lines in cache instead of waiting for each in turn.
+    let touched = 0;
+    for (let i = 0; i < count; i++) touched += (users[i] ?? '').length;
+    for (let i = 0; i < count; i++) touched += nums[(rows[i] ?? 0) * ROW_STRIDE + USERS] ?? 0;
+    this.touchSink = touched;
+    for (let i = 0; i < count; i++) {
+      if ((flags[i] ?? 0) & STAGED_BOT) continue;
+      hash64Into(users[i] ?? '', hashOut);
+      hashes[2 * i] = hashOut[0] ?? 0;
+      hashes[2 * i + 1] = hashOut[1] ?? 0;
+    }
+    const values = this.stagedValues;
+    for (let i = 0; i < count; i++) {
+      const row = rows[i] ?? 0;
+      const value = values[i] ?? 0;
+      const flag = flags[i] ?? 0;
+      const base = row * ROW_STRIDE;
+      if (nums[base + BATCH] !== this.batchNumber) {
+        // The B_* deltas are zero here (applyBatch zeroes them): a human event touches the row's first cache line only.
+        nums[base + BATCH] = this.batchNumber;
+        this.touched.push(row);
+      }
+      if (flag & STAGED_LATE) nums[base + B_LATE_EVENTS] = (nums[base + B_LATE_EVENTS] ?? 0) + 1;
+      if (flag & STAGED_BOT) {
+        nums[base + B_BOT_EVENTS] = (nums[base + B_BOT_EVENTS] ?? 0) + 1;
+        nums[base + B_BOT_VALUE_SUM] = (nums[base + B_BOT_VALUE_SUM] ?? 0) + value;
+        continue;
+      }
+      nums[base + B_EVENTS] = (nums[base + B_EVENTS] ?? 0) + 1;
+      nums[base + B_VALUE_SUM] = (nums[base + B_VALUE_SUM] ?? 0) + value;
+      hashOut[0] = hashes[2 * i] ?? 0;
+      hashOut[1] = hashes[2 * i + 1] ?? 0;
+      if (this.addUser(row)) this.usersChanged[row] = 1;
+    }
+    users.fill('', 0, count);
+    this.stagedCount = 0;
+  }
+
+  private growStaged(): void {
+    const size = this.stagedRows.length * 2;
+    const rows = new Int32Array(size);
+    rows.set(this.stagedRows);
+    this.stagedRows = rows;
+    const values = new Float64Array(size);
+    values.set(this.stagedValues);
+    this.stagedValues = values;
+    const flags = new Uint8Array(size);
+    flags.set(this.stagedFlags);
+    this.stagedFlags = flags;
+    this.stagedHashes = new Uint32Array(2 * size);
   }
 
   /**
@@ -374,6 +442,7 @@ export class PaneCache {
    * closes the batch. The rows stay dirty until the next checkpoint.
    */
   applyBatch(): AppliedBatch {
+    this.countStaged();
     const partials: PartialAggregate[] = [];
     const addedByPane: Array<{ paneStart: number; events: number }> = [];
     let added: { paneStart: number; events: number } | undefined;
@@ -503,6 +572,8 @@ export class PaneCache {
     this.users.length = 0;
     this.dirty.length = 0;
     this.touched.length = 0;
+    this.stagedCount = 0;
+    this.stagedUsers.length = 0;
     this.batchOpen = false;
     this.groups = 0;
     this.poolTop = 0;
