@@ -168,6 +168,25 @@ describe('PaneCache batches', () => {
     batch(panes, [event()]);
     expect(paneValues(row(panes))).toHaveLength((UPSERT_PANE_SQL.match(/\?/g) ?? []).length);
   });
+
+  it('hands a writer the bind values of exactly the rows dirtyRows lists, users serialized once', () => {
+    const write = (panes: PaneCache): unknown[][] => {
+      const written: unknown[][] = [];
+      panes.forEachDirtyRow((values) => written.push([...values]));
+      return written;
+    };
+    const [viaRecords, viaWriter] = [new PaneCache(1000), new PaneCache(1000)];
+    for (const panes of [viaRecords, viaWriter]) {
+      batch(panes, [event(), event({ userKey: 'u2', bot: true }), event({ dimsKey: 'a=1', value: 2.5, timestampMs: T0 + 15_000 })]);
+      batch(panes, Array.from({ length: 30 }, (_, i) => event({ userKey: `u${i}`, value: i / 10 })));
+    }
+    const written = write(viaWriter);
+    expect(written).toEqual(viaRecords.dirtyRows().map(paneValues));
+    expect(written).toHaveLength(2);
+    // Serialized once: a second pass before markClean hands the same buffers.
+    expect(write(viaWriter).map((values) => values[8])).toEqual(written.map((values) => values[8]));
+    expect(write(viaWriter)[0]?.[8]).toBe(written[0]?.[8]);
+  });
 });
 
 describe('PaneCache against a straightforward fold', () => {

@@ -98,8 +98,10 @@ export const UPSERT_PANE_SQL = `INSERT OR REPLACE INTO panes (pane_start, event_
   late_events, users, u_events, u_value_sum, u_bot_events, u_bot_value_sum, u_late_events, unsealed)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+export type PaneBindValue = number | string | ArrayBuffer | null;
+
 /** Bind values for UPSERT_PANE_SQL, in column order. */
-export function paneValues(row: PaneRecord): Array<number | string | ArrayBuffer | null> {
+export function paneValues(row: PaneRecord): PaneBindValue[] {
   return [
     row.pane_start, row.event_type, row.dims_key, row.events, row.value_sum, row.bot_events, row.bot_value_sum, row.late_events, row.users,
     row.u_events, row.u_value_sum, row.u_bot_events, row.u_bot_value_sum, row.u_late_events, row.unsealed,
@@ -292,6 +294,8 @@ export class PaneCache {
   private readonly users: Array<ArrayBuffer | null> = [];
   private readonly dirty: number[] = [];
   private groups = 0;
+  /** forEachDirtyRow's one array of bind values. */
+  private readonly bindValues: PaneBindValue[] = new Array<PaneBindValue>(15).fill(null);
   /** Blocks of sparse user entries of HAS_POOL rows (0: an empty slot), bump-allocated, freed blocks reused by size. */
   private pool = new Uint32Array(1 << 14);
   private poolTop = 0;
@@ -504,15 +508,50 @@ export class PaneCache {
   dirtyRows(): PaneRecord[] {
     const records: PaneRecord[] = [];
     for (const row of this.dirty) {
-      if (this.usersChanged[row] === 1) {
-        const bytes = this.serializeUsers(row);
-        // The serialized bytes own their whole buffer: it is the column value, no copy.
-        if (bytes !== null) this.users[row] = bytes.buffer;
-        this.usersChanged[row] = 0;
-      }
+      this.serializeChangedUsers(row);
       records.push(this.record(row));
     }
     return records;
+  }
+
+  /**
+   * dirtyRows for a writer: each dirty row's bind values (paneValues order)
+   * in one array reused for every row, valid during the call. A checkpoint
+   * writes thousands of rows; a record object per row, kept alive until the
+   * last one is made, is garbage the collector must copy.
+   */
+  forEachDirtyRow(visit: (values: readonly PaneBindValue[]) => void): void {
+    const values = this.bindValues;
+    const nums = this.nums;
+    for (const row of this.dirty) {
+      this.serializeChangedUsers(row);
+      const b = row * ROW_STRIDE;
+      values[0] = nums[b + PANE_START] ?? 0;
+      values[1] = this.eventTypes[row] ?? '';
+      values[2] = this.dimsKeys[row] ?? '';
+      values[3] = nums[b + EVENTS] ?? 0;
+      values[4] = nums[b + VALUE_SUM] ?? 0;
+      values[5] = nums[b + BOT_EVENTS] ?? 0;
+      values[6] = nums[b + BOT_VALUE_SUM] ?? 0;
+      values[7] = nums[b + LATE_EVENTS] ?? 0;
+      values[8] = this.users[row] ?? null;
+      values[9] = nums[b + U_EVENTS] ?? 0;
+      values[10] = nums[b + U_VALUE_SUM] ?? 0;
+      values[11] = nums[b + U_BOT_EVENTS] ?? 0;
+      values[12] = nums[b + U_BOT_VALUE_SUM] ?? 0;
+      values[13] = nums[b + U_LATE_EVENTS] ?? 0;
+      values[14] = nums[b + UNSEALED] ?? 0;
+      visit(values);
+    }
+  }
+
+  /** Serializes a row's users if they changed since they last were (the `users` column). */
+  private serializeChangedUsers(row: number): void {
+    if (this.usersChanged[row] !== 1) return;
+    const bytes = this.serializeUsers(row);
+    // The serialized bytes own their whole buffer: it is the column value, no copy.
+    if (bytes !== null) this.users[row] = bytes.buffer;
+    this.usersChanged[row] = 0;
   }
 
   /** The dirty rows as they are in memory (users as last serialized): the truth for them until the checkpoint. */

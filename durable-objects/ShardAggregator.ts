@@ -13,7 +13,7 @@ import { LIVE_RETENTION_MS, paneGroupKey } from '../core/live-totals.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
 import { DedupSet, decodeJournal, encodeJournal } from '../core/dedup-set.ts';
 import { hash64Into } from '../core/hash64.ts';
-import { PaneCache, PANES_UNSEALED_INDEX_SQL, paneValues, SHARD_SCHEMA, UPGRADE_PANES_SQL, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
+import { PaneCache, PANES_UNSEALED_INDEX_SQL, SHARD_SCHEMA, UPGRADE_PANES_SQL, unsealedPart, UPSERT_PANE_IN_PLACE_SQL, withinBytes, type PaneRecord } from '../core/pane-store.ts';
 import { closedThrough, closeTimeOf, minuteStartOf } from '../core/panes.ts';
 import type { PartialAggregate, ShardIngestRequest, ShardIngestResult, ShardPartials } from '../core/protocol.ts';
 import { dedupToken, FLUSH_INSERT_SETTINGS, TABLES } from '../core/rollup-rows.ts';
@@ -319,9 +319,8 @@ export class ShardAggregator extends DurableObject<Env> {
     this.checkpointTimer = null;
     if (this.logRows === 0 && this.panes.dirtyCount === 0 && this.pending.isEmpty && !this.admitted.hasPending) return;
     const throughSeq = this.logSeq;
-    const rows = this.panes.dirtyRows();
     this.transaction(() => {
-        for (const row of rows) this.write(UPSERT_PANE_IN_PLACE_SQL, ...paneValues(row));
+        this.panes.forEachDirtyRow((values) => this.write(UPSERT_PANE_IN_PLACE_SQL, ...values));
         this.admitted.writePending();
         for (const entry of this.pending.governance.values()) {
           this.write(
