@@ -354,11 +354,22 @@ describe('PaneCache lookups', () => {
     batch(panes, fresh.map((userKey) => event({ userKey, timestampMs: T0 + 15_000 })));
     panes.dirtyRows();
     panes.markClean();
+    const held = panes.sketchBytes();
     panes.trim();
     batch(panes, fresh.slice(0, 13).map((userKey) => event({ userKey, dimsKey: 'country=FR', timestampMs: T0 + 15_000 })));
     expect(usersOf(row(panes, T0 + 10_000))?.equals(sketchOf(...fresh))).toBe(true);
     expect(usersOf(row(panes, T0 + 10_000, 'click', 'country=FR'))?.equals(sketchOf(...fresh.slice(0, 13)))).toBe(true);
-    expect(panes.sketchBytes()).toBe(4 * (32 + 32));
+    // Freed blocks were reused: the pool did not grow.
+    expect(panes.sketchBytes()).toBe(held);
+  });
+
+  it('gives rows pooled after a clear only their own users (the pool starts over zeroed)', () => {
+    const panes = new PaneCache(1000);
+    batch(panes, Array.from({ length: 10 }, (_, i) => event({ userKey: `old-${i}` })));
+    panes.clear();
+    const groups = Array.from({ length: 3 }, (_, g) => Array.from({ length: 6 }, (_, i) => `g${g}-${i}`));
+    batch(panes, groups.flatMap((users, g) => users.map((userKey) => event({ userKey, dimsKey: `g=${g}` }))));
+    groups.forEach((users, g) => expect(usersOf(row(panes, T0, 'click', `g=${g}`))?.equals(sketchOf(...users))).toBe(true));
   });
 
   it('forgets everything on clear, and finds no stale row through the previous lookup', () => {

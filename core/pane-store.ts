@@ -210,6 +210,7 @@ const HAS_POOL = -3;
 const POOL_OFFSET = INLINE_0;
 const POOL_SLOTS = INLINE_0 + 1;
 const POOL_ENTRIES = INLINE_0 + 2;
+const INITIAL_POOL_SLOTS = 1 << 14;
 /** A row's first block: room for 12 entries at the sketch's load of 3/4. */
 const FIRST_BLOCK_SLOTS = 16;
 /** Past this many entries a row's users become a (dense) sketch object, as a sparse sketch would. */
@@ -297,10 +298,9 @@ export class PaneCache {
   /** forEachDirtyRow's one array of bind values. */
   private readonly bindValues: PaneBindValue[] = new Array<PaneBindValue>(15).fill(null);
   /** Blocks of sparse user entries of HAS_POOL rows (0: an empty slot), bump-allocated, freed blocks reused by size. */
-  private pool = new Uint32Array(1 << 14);
+  private pool = new Uint32Array(INITIAL_POOL_SLOTS);
   private poolTop = 0;
   private readonly poolFree: number[][] = [];
-  private pooledBytes = 0;
 
   /** The open batch's events, found but not yet counted (add, then countStaged). */
   private stagedCount = 0;
@@ -578,9 +578,9 @@ export class PaneCache {
     return record;
   }
 
-  /** Bytes held by the rows' sketch objects and pooled entries (inline users are among the row numbers). */
+  /** Bytes held for users beyond the row numbers (where inline users are): the user pool, used or not, and the sketch objects. */
   sketchBytes(): number {
-    let bytes = this.pooledBytes;
+    let bytes = this.pool.byteLength;
     for (const sketch of this.sketches) bytes += sketch?.sizeInBytes() ?? 0;
     return bytes;
   }
@@ -615,9 +615,10 @@ export class PaneCache {
     this.stagedUsers.length = 0;
     this.batchOpen = false;
     this.groups = 0;
+    // A fresh pool: blocks from the top are taken as zeroed, and this gives a grown pool's memory back.
+    this.pool = new Uint32Array(INITIAL_POOL_SLOTS);
     this.poolTop = 0;
     this.poolFree.length = 0;
-    this.pooledBytes = 0;
     this.forgetLast();
   }
 
@@ -857,7 +858,6 @@ export class PaneCache {
 
   /** A zeroed block of `slots` (a power of two) pool slots: a freed one of that size, else from the top (the pool doubles when full). */
   private allocBlock(slots: number): number {
-    this.pooledBytes += slots * 4;
     const freed = this.poolFree[Math.log2(slots)]?.pop();
     if (freed !== undefined) {
       this.pool.fill(0, freed, freed + slots);
@@ -876,7 +876,6 @@ export class PaneCache {
   }
 
   private freeBlock(offset: number, slots: number): void {
-    this.pooledBytes -= slots * 4;
     const sizeClass = Math.log2(slots);
     (this.poolFree[sizeClass] ??= []).push(offset);
   }
