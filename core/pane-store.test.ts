@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { compilePolicy, GovernedKeyCache, MemoryAdmittedValues } from './cardinality.ts';
+import { fastDimensionsKey } from './dims-key.ts';
 import { HyperLogLog } from './hll.ts';
 import { PaneCache, paneValues, unsealedPart, UPSERT_PANE_SQL, withinBytes, type PaneRecord, type StoredPanes } from './pane-store.ts';
 import { USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
@@ -403,4 +405,104 @@ describe('sealing a pane row', () => {
     expect(withinBytes([record, record], 1)).toHaveLength(1);
     expect(withinBytes([], 1)).toEqual([]);
   });
+});
+
+describe('PaneCache with the real key cache, storage, trims and clears', () => {
+  const COLUMNS = ['pane_start', 'event_type', 'dims_key', 'events', 'value_sum', 'bot_events', 'bot_value_sum', 'late_events', 'users',
+    'u_events', 'u_value_sum', 'u_bot_events', 'u_bot_value_sum', 'u_late_events', 'unsealed'] as const;
+
+  /** A written row back from its bind values (forEachDirtyRow's paneValues order), checked. */
+  function recordOf(values: readonly unknown[]): PaneRecord {
+    const text = (i: number): string => {
+      const value = values[i];
+      if (typeof value !== 'string') throw new Error(`${COLUMNS[i]}: not a string`);
+      return value;
+    };
+    const num = (i: number): number => {
+      const value = values[i];
+      if (typeof value !== 'number') throw new Error(`${COLUMNS[i]}: not a number`);
+      return value;
+    };
+    const users = values[8];
+    if (users !== null && !(users instanceof ArrayBuffer)) throw new Error('users: not an ArrayBuffer');
+    return {
+      pane_start: num(0), event_type: text(1), dims_key: text(2), events: num(3), value_sum: num(4), bot_events: num(5), bot_value_sum: num(6),
+      late_events: num(7), users, u_events: num(9), u_value_sum: num(10), u_bot_events: num(11), u_bot_value_sum: num(12), u_late_events: num(13),
+      unsealed: num(14),
+    };
+  }
+
+  /**
+   * Random traffic through GovernedKeyCache (dimensions in any order, some folded) into a PaneCache over a
+   * map as storage, checkpointed, trimmed, with both caches cleared now and then (a shard's reload): every
+   * group ends with the counts and the exact sketch of a straightforward fold.
+   */
+  function run(seed: number, options: { clears: boolean; maxGroups: number }): void {
+    let state = seed;
+    const random = (): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
+    const store = new Map<string, PaneRecord>();
+    const stored: StoredPanes = {
+      hasAnyRow: (paneStart) => [...store.values()].some((record) => record.pane_start === paneStart),
+      load: (paneStart, eventType, dimsKey) => {
+        const record = store.get(`${paneStart}|${eventType}|${dimsKey}`);
+        return record === undefined ? undefined : { ...record };
+      },
+    };
+    const checkpoint = (): void => {
+      panes.forEachDirtyRow((values) => {
+        const record = recordOf(values);
+        store.set(`${record.pane_start}|${record.event_type}|${record.dims_key}`, record);
+      });
+      panes.markClean();
+    };
+    const panes = new PaneCache(options.maxGroups, stored);
+    const keys = new GovernedKeyCache(fastDimensionsKey);
+    const admitted = new MemoryAdmittedValues();
+    const policy = compilePolicy({ declared: null, maxValuesPerWindow: 4 }, 100);
+    const expected = new Map<string, { events: number; botEvents: number; users: HyperLogLog }>();
+    for (let b = 0; b < 200; b++) {
+      panes.startBatch(timing, T0 + 6_000 + b * 1_000);
+      for (let i = Math.floor(random() * 150); i >= 0; i--) {
+        const timestampMs = T0 + Math.floor(random() * 3 * MIN) + b * 200;
+        const eventType = random() < 0.7 ? 'click' : 'view';
+        const dimensions: Record<string, string> = {};
+        for (const name of ['a', 'b', 'c'].sort(() => random() - 0.5).slice(0, Math.floor(random() * 4))) dimensions[name] = `v${Math.floor(random() * 6)}`;
+        keys.govern(timestampMs - (timestampMs % MIN), dimensions, policy, admitted);
+        const bot = random() < 0.1;
+        const userKey = `u${Math.floor(random() * (random() < 0.5 ? 3000 : 20))}`;
+        panes.add(eventType, timestampMs, 1, userKey, keys.lastDimsKey, keys.lastSlot, keys.lastGeneration, bot);
+        const key = `${timestampMs - (timestampMs % timing.paneMs)}|${eventType}|${keys.lastDimsKey}`;
+        const group = expected.get(key) ?? { events: 0, botEvents: 0, users: new HyperLogLog({ precision: USER_SKETCH_PRECISION }) };
+        expected.set(key, group);
+        if (bot) group.botEvents++;
+        else {
+          group.events++;
+          group.users.add(userKey);
+        }
+      }
+      panes.applyBatch();
+      if (random() < 0.3) {
+        checkpoint();
+        panes.trim();
+        if (options.clears && random() < 0.2) panes.clear();
+        if (options.clears && random() < 0.3) keys.clear();
+      }
+    }
+    checkpoint();
+    for (const [key, want] of expected) {
+      const record = store.get(key);
+      expect(record, key).toMatchObject({ events: want.events, bot_events: want.botEvents });
+      const users = record?.users ?? null;
+      expect(users === null ? null : HyperLogLog.deserialize(new Uint8Array(users)).equals(want.users), key).toBe(want.events > 0 ? true : null);
+    }
+    expect(store.size).toBe(expected.size);
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`counts every group as a straightforward fold does, caches cleared and trimmed (seed ${seed})`, () => run(seed, { clears: true, maxGroups: 50 }));
+    it(`counts every group as a straightforward fold does, nothing dropped (seed ${seed})`, () => run(seed, { clears: false, maxGroups: 100_000 }));
+  }
 });
