@@ -54,6 +54,7 @@ export function newKeyCache(): GovernedKeyCache {
 export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: number | undefined, options: CollectOptions): CollectedBatch {
   const { config, nowMs, identity, policy, admitted } = options;
   const panes = options.panes;
+  const keys = options.keys;
   panes.startBatch(config, nowMs);
   const governance = new Map<string, GovernanceEntry>();
   const bump = (windowStart: number, reason: GovernanceReason, dimension: string, count: number): void => {
@@ -72,7 +73,6 @@ export function collectBatch(events: readonly ShardEvent[], rejectedTooOld: numb
       continue;
     }
     counters.accepted++;
-    const keys = options.keys;
     const governed = keys.govern(minuteStartOf(event.timestampMs), event.dimensions, policy, admitted);
     // The answer's fields on the cache (hot), not on `governed` (a cache miss per event), unless something was folded or dropped.
     if (!keys.lastClean) {
