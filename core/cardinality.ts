@@ -10,6 +10,7 @@
  * on every shard). Admissions are persisted by the caller, so a rebuilt
  * shard makes the same decisions.
  */
+import { grownInt32 } from './typed-arrays.ts';
 
 export const OTHER_VALUE = '__other__';
 
@@ -288,7 +289,7 @@ class WindowKeys {
     this.dimsKeys.push(key.dimsKey);
     this.found = set;
     const at = set * SET_STRIDE;
-    if (at + SET_STRIDE > this.sets.length) this.sets = grownInts(this.sets, at + SET_STRIDE);
+    if (at + SET_STRIDE > this.sets.length) this.sets = grownInt32(this.sets, at + SET_STRIDE);
     const sets = this.sets;
     const length = this.pairsLength;
     sets[at + SET_HASH] = this.hash;
@@ -299,7 +300,7 @@ class WindowKeys {
     for (let i = 0; i < Math.min(length, INLINE_PAIRS); i++) sets[at + SET_INLINE + i] = this.pairs[i] ?? 0;
     if (length > INLINE_PAIRS) {
       const rest = length - INLINE_PAIRS;
-      if (this.sequencesEnd + rest > this.sequences.length) this.sequences = grownInts(this.sequences, this.sequencesEnd + rest);
+      if (this.sequencesEnd + rest > this.sequences.length) this.sequences = grownInt32(this.sequences, this.sequencesEnd + rest);
       this.sequences.set(this.pairs.subarray(INLINE_PAIRS, length), this.sequencesEnd);
       this.sequencesEnd += rest;
     }
@@ -352,15 +353,6 @@ function place(table: Int32Array, hash: number, set: number): void {
   let i = hash & mask;
   while ((table[i] ?? 0) !== 0) i = (i + 1) & mask;
   table[i] = set + 1;
-}
-
-/** A zero-extended copy with room for `length` entries (doubling, so growth is amortized). */
-function grownInts(values: Int32Array, length: number): Int32Array<ArrayBuffer> {
-  let size = values.length * 2;
-  while (size < length) size *= 2;
-  const out = new Int32Array(size);
-  out.set(values);
-  return out;
 }
 
 /**

@@ -5,6 +5,7 @@
  * next flush sends) and the pane's user sketch. Batches add to cached rows
  * (PaneCache); a checkpoint writes the changed ones.
  */
+import { grownInt32 } from './typed-arrays.ts';
 import { HyperLogLog, sparseEntry, sparseLimitFor } from './hll.ts';
 import { hash64Into } from './hash64.ts';
 import { closedThrough, closeTimeOf, USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
@@ -691,7 +692,7 @@ export class PaneCache {
       this.groups++;
     }
     if (slotted) {
-      if (dimsSlot >= rows.bySlot.length) rows.bySlot = grown(rows.bySlot, dimsSlot + 1);
+      if (dimsSlot >= rows.bySlot.length) rows.bySlot = grownInt32(rows.bySlot, dimsSlot + 1);
       rows.bySlot[dimsSlot] = row + 1;
     } else {
       rows.slotsComplete = false;
@@ -969,11 +970,3 @@ function typeRowsIn(start: CachedPaneStart, eventType: string): TypeRows | undef
   return start.more?.get(eventType);
 }
 
-/** A zero-extended copy with room for `length` entries (doubling, so growth is amortized). */
-function grown(slots: Int32Array, length: number): Int32Array {
-  let size = Math.max(16, slots.length);
-  while (size < length) size *= 2;
-  const out = new Int32Array(size);
-  out.set(slots);
-  return out;
-}
