@@ -2,21 +2,22 @@
  * Aggregation benchmark (pure modules in Node, no Durable Object storage):
  *
  * 1. ns per event for the shard's in-memory work, through the shard's own
- *    code: collectBatch (cardinality governance, dimension key, user hash,
- *    each event into its cached pane row's batch delta and users) and
- *    PaneCache.applyBatch (deltas into the rows, live partials), on a
- *    PaneCache bounded and checkpointed as ShardAggregator's is. Batches of
- *    1,000 events, as requests; the events are JSON-parsed, as the shard's
- *    are (the edge sends eventsJson). Not included: dedup of event ids (its
- *    own bench), the ingest-log write, and serializing sketches at
- *    checkpoints (reported apart, per event, as checkpoint_ns_per_event).
+ *    code: collectBatch (cardinality governance, dimension key, each event
+ *    to its cached pane row) and PaneCache.applyBatch (user hash, counts and
+ *    users into the rows, rows marked dirty and live), on a PaneCache
+ *    bounded and checkpointed as ShardAggregator's is. Batches of 1,000
+ *    events, as requests; the events are JSON-parsed, as the shard's are
+ *    (the edge sends eventsJson). Not included: dedup of event ids (its own
+ *    bench), the ingest-log write, serializing sketches at checkpoints and
+ *    building live partials at each live tick (both reported apart, per
+ *    event: checkpoint_ns_per_event, live_partials_ns_per_event).
  *    Baseline in the same run: the straightforward version of the same work
  *    (governance per event, a sorted key string per event and one map keyed
  *    by "pane|type|dims"), so the ratio survives a busy machine.
  * 2. DO memory for 5 minutes of panes at 10,000 events/s with realistic
  *    dimensions (event type, country, device, campaign), 10 s panes (also
  *    with --quick): pane groups, sketch bytes in memory, serialized bytes
- *    (SQLite), heap.
+ *    (SQLite), and memory (JS heap + array buffers).
  * 3. ClickHouse rows and bytes stored per million events: the same events
  *    folded into 1-minute rollup rows, inserted into a chdb dev server and
  *    measured from system.parts (compressed), vs. the raw events table.
@@ -33,6 +34,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createClient } from '@clickhouse/client-web';
 import { readAggregationConfig } from '../core/aggregation-config.ts';
+import { readLiveConfig } from '../core/live-config.ts';
 import { compilePolicy, governDimensions, GovernedKeyCache, MemoryAdmittedValues } from '../core/cardinality.ts';
 import { dimensionsKey } from '../core/dimensions.ts';
 import { fastDimensionsKey } from '../core/dims-key.ts';
@@ -139,27 +141,44 @@ const writeNothing = (): void => {};
 /** Dedup is the dedup bench's: here every event id is new. */
 const acceptAll = (): boolean => true;
 
+/** The live view's tick (LIVE_TICK_MS): a shard's pushes build the partials of the groups changed since the last one. */
+const LIVE_TICK_MS = readLiveConfig({}).tickMs;
+
+/** Time spent apart from the counting: serializing sketches at checkpoints, building live partials at pushes. */
+interface ApartNs {
+  checkpoint: number;
+  live: number;
+}
+
 /**
  * The shard's per-batch work (ShardAggregator.apply without dedup and the
  * log): collectBatch, then applyBatch. With `checkpoint`, dirty rows are
  * checkpointed as the shard does (sketches serialized, then the cache
- * trimmed); returns the ns spent serializing.
+ * trimmed), and live partials are taken once per live tick at RATE (as the
+ * shard's pushes take them); returns the ns those took.
  */
-function aggregate(events: readonly ShardEvent[], panes: PaneCache, admitted: MemoryAdmittedValues, keys: GovernedKeyCache, nowMs: number, checkpoint: boolean): number {
-  let checkpointNs = 0;
+function aggregate(events: readonly ShardEvent[], panes: PaneCache, admitted: MemoryAdmittedValues, keys: GovernedKeyCache, nowMs: number, checkpoint: boolean): ApartNs {
+  const apart: ApartNs = { checkpoint: 0, live: 0 };
   for (let offset = 0; offset < events.length; offset += BATCH) {
     collectBatch(events.slice(offset, offset + BATCH), undefined, { config, nowMs, identity, policy, admitted, keys, markSeen: acceptAll, panes });
     panes.applyBatch();
-    if (checkpoint && panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {
+    if (!checkpoint) continue;
+    // Traffic time at RATE: a push whenever a tick boundary passed during this batch.
+    if (Math.floor(((offset + BATCH) * 1000) / RATE / LIVE_TICK_MS) !== Math.floor((offset * 1000) / RATE / LIVE_TICK_MS)) {
+      const started = process.hrtime.bigint();
+      if (panes.takeLivePartials().length < 0) throw new Error('unreachable');
+      apart.live += Number(process.hrtime.bigint() - started);
+    }
+    if (panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {
       const started = process.hrtime.bigint();
       // As ShardAggregator.checkpoint, less the SQLite writes.
       panes.forEachDirtyRow(writeNothing);
-      checkpointNs += Number(process.hrtime.bigint() - started);
+      apart.checkpoint += Number(process.hrtime.bigint() - started);
       panes.markClean();
       panes.trim();
     }
   }
-  return checkpointNs;
+  return apart;
 }
 
 interface NaiveGroup {
@@ -206,33 +225,46 @@ function aggregateNaive(events: readonly ShardEvent[], panes: Map<string, PaneSt
   }
 }
 
-/** Median ns per event of ours (checkpoint serialization apart) and of the baseline, runs interleaved so both see the same machine. */
-function measureNsPerEvent(events: readonly ShardEvent[], reps: number): { ours: number; checkpoint: number; baseline: number } {
+/**
+ * Median ns per event of ours (checkpoint serialization and live partials
+ * apart) and of the baseline, runs interleaved so both see the same machine.
+ * Ours keeps one PaneCache for every run, cleared before each, as a shard
+ * keeps one across requests: its arrays grow once in a shard's life, not per
+ * 200k events. Key cache and admitted values are new per run, as they are
+ * per minute window in a shard.
+ */
+function measureNsPerEvent(events: readonly ShardEvent[], reps: number): { ours: number; checkpoint: number; live: number; baseline: number } {
   const ours: number[] = [];
   const checkpoint: number[] = [];
+  const live: number[] = [];
   const baseline: number[] = [];
   const nowMs = events[0]?.timestampMs ?? 0;
+  const panes = new PaneCache(MAX_CACHED_PANE_GROUPS);
   for (let r = 0; r < reps; r++) {
+    panes.clear();
     let started = process.hrtime.bigint();
-    const checkpointNs = aggregate(events, new PaneCache(MAX_CACHED_PANE_GROUPS), new MemoryAdmittedValues(), new GovernedKeyCache(fastDimensionsKey), nowMs, true);
-    ours.push((Number(process.hrtime.bigint() - started) - checkpointNs) / events.length);
-    checkpoint.push(checkpointNs / events.length);
+    const apart = aggregate(events, panes, new MemoryAdmittedValues(), new GovernedKeyCache(fastDimensionsKey), nowMs, true);
+    ours.push((Number(process.hrtime.bigint() - started) - apart.checkpoint - apart.live) / events.length);
+    checkpoint.push(apart.checkpoint / events.length);
+    live.push(apart.live / events.length);
     started = process.hrtime.bigint();
     aggregateNaive(events, new Map(), new MemoryAdmittedValues());
     baseline.push(Number(process.hrtime.bigint() - started) / events.length);
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-  return { ours: median(ours), checkpoint: median(checkpoint), baseline: median(baseline) };
+  return { ours: median(ours), checkpoint: median(checkpoint), live: median(live), baseline: median(baseline) };
 }
 
 v8.setFlagsFromString('--expose-gc');
 const collect = vm.runInNewContext('gc');
-function heapUsed(): number {
+/** JS heap and array buffers (pane rows and the user pool are typed arrays, outside the heap). */
+function memoryUsed(): number {
   if (typeof collect === 'function') {
     collect();
     collect();
   }
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
 }
 
 async function clickHouseFootprint(minuteRows: ReturnType<typeof toRollupRow>[], rawSample: RawLandingRow[], events: number) {
@@ -274,28 +306,28 @@ async function clickHouseFootprint(minuteRows: ReturnType<typeof toRollupRow>[],
 interface DoFootprint {
   groups: number;
   minuteRows: ReturnType<typeof toRollupRow>[];
-  /** Heap growth with every pane (counts + sketch) in memory, as if the shard kept them there. */
-  heapBytes: number;
+  /** Memory growth with every pane (counts + sketch) in memory, as if the shard kept them there. */
+  memoryBytes: number;
   /** What a shard really keeps in memory: admitted values and the governed-key cache (panes live in SQLite). */
-  cacheHeapBytes: number;
+  cacheMemoryBytes: number;
   sketchBytes: number;
   sqliteBytes: number;
 }
 
-/** `seconds` of traffic at RATE, generated in one-second slices to keep the input out of the heap figure. */
+/** `seconds` of traffic at RATE, generated in one-second slices to keep the input out of the memory figure. */
 function traffic(start: number, shape: Shape, seconds: number): DoFootprint {
   // Unbounded and never checkpointed: every pane row of the run stays in memory.
   const panes = new PaneCache(Infinity);
   const admitted = new MemoryAdmittedValues();
   const keys = new GovernedKeyCache(fastDimensionsKey);
-  const before = heapUsed();
+  const before = memoryUsed();
   for (let second = 0; second < seconds; second++) {
     aggregate(received(generate(RATE, start + second * 1000, 100 + second, shape)), panes, admitted, keys, start + second * 1000, false);
   }
-  const heapBytes = heapUsed() - before;
+  const memoryBytes = memoryUsed() - before;
   let groups = 0;
   let sqliteBytes = 0;
-  // Sketch objects only: a row's few inline users are among its numbers (in the heap figure).
+  // Sketch objects only: a row's few inline users are among its numbers (in the memory figure).
   const sketchBytes = panes.sketchBytes();
   const rows = panes.dirtyRows();
   for (const row of rows) {
@@ -305,18 +337,18 @@ function traffic(start: number, shape: Shape, seconds: number): DoFootprint {
   }
   // Nothing was sealed, so each row's unsealed part is all of it.
   const minuteRows = foldIntoMinutes(rows.map(unsealedPart)).map((minute) => toRollupRow('bench', 0, minute));
-  return { groups, minuteRows, heapBytes, cacheHeapBytes: cacheFootprint(start, shape, seconds), sketchBytes, sqliteBytes };
+  return { groups, minuteRows, memoryBytes, cacheMemoryBytes: cacheFootprint(start, shape, seconds), sketchBytes, sqliteBytes };
 }
 
-/** The same traffic with panes dropped every second (they go to SQLite in a shard): the heap left is the caches. */
+/** The same traffic with panes dropped every second (they go to SQLite in a shard): the memory left is the caches'. */
 function cacheFootprint(start: number, shape: Shape, seconds: number): number {
   const admitted = new MemoryAdmittedValues();
   const keys = new GovernedKeyCache(fastDimensionsKey);
-  const before = heapUsed();
+  const before = memoryUsed();
   for (let second = 0; second < seconds; second++) {
     aggregate(received(generate(RATE, start + second * 1000, 100 + second, shape)), new PaneCache(MAX_CACHED_PANE_GROUPS), admitted, keys, start + second * 1000, false);
   }
-  const bytes = heapUsed() - before;
+  const bytes = memoryUsed() - before;
   // Keeps both caches reachable until after the measurement.
   if (keys.govern(start, { k: 'v' }, policy, admitted).dimsKey === '') console.log('');
   return bytes;
@@ -339,19 +371,19 @@ async function main(): Promise<void> {
   console.log('governance + key + pane update + HLL add (the shard\'s collectBatch + applyBatch), ns/event (median), against the straightforward version in the same run; target <= 500 (seed dims):');
   for (const r of shapes) {
     console.log(`  ${r.shape.padEnd(7)} ${r.ours.toFixed(0).padStart(6)}   baseline ${r.baseline.toFixed(0).padStart(6)}   ${(r.baseline / r.ours).toFixed(2)}x faster` +
-      `   (+ ${r.checkpoint.toFixed(0)} serializing sketches at checkpoints)`);
+      `   (+ ${r.checkpoint.toFixed(0)} serializing sketches at checkpoints, + ${r.live.toFixed(1)} building live partials at ${LIVE_TICK_MS} ms pushes)`);
   }
 
   // 2. Five minutes at 10,000 events/s in one shard.
   const seed = traffic(start, 'seed', SECONDS);
   console.log(`seed dims, ${SECONDS} s at ${RATE}/s: ${seed.groups} pane groups in ${SECONDS / 10} panes; sketches ${(seed.sketchBytes / 1e6).toFixed(1)} MB in memory, ` +
-    `~${(seed.sqliteBytes / 1e6).toFixed(1)} MB as SQLite rows; heap if held in memory ${(seed.heapBytes / 1e6).toFixed(1)} MB; shard caches ${(seed.cacheHeapBytes / 1e6).toFixed(1)} MB`);
+    `~${(seed.sqliteBytes / 1e6).toFixed(1)} MB as SQLite rows; memory (heap + array buffers) if held in memory ${(seed.memoryBytes / 1e6).toFixed(1)} MB; shard caches ${(seed.cacheMemoryBytes / 1e6).toFixed(1)} MB`);
   const seedRows = seed.minuteRows;
   const seedGroups = seed.groups;
   // 60 s only: five minutes of the wide shape in memory would need gigabytes.
   const wide = traffic(start, 'wide', 60);
   const wideRowsPerMillion = Math.round((wide.minuteRows.length * 1e6) / (60 * RATE));
-  console.log(`wide dims, 60 s: ${wide.groups} pane groups; heap growth ${(wide.heapBytes / 1e6).toFixed(1)} MB`);
+  console.log(`wide dims, 60 s: ${wide.groups} pane groups; memory growth ${(wide.memoryBytes / 1e6).toFixed(1)} MB`);
   const wideGroups = wide.groups;
 
   // 3. The same events as ClickHouse rows (seed dims), against raw events.
@@ -370,6 +402,8 @@ async function main(): Promise<void> {
     baseline_ns_per_event: Math.round(seedNs.baseline),
     ratio: Math.round((seedNs.baseline / seedNs.ours) * 100) / 100,
     checkpoint_ns_per_event: Math.round(seedNs.checkpoint),
+    live_partials_ns_per_event: Math.round(seedNs.live * 10) / 10,
+    live_tick_ms: LIVE_TICK_MS,
     ns_per_event_wide_dims: Math.round(nsPerEventWide),
     baseline_ns_per_event_wide_dims: Math.round(wideNs.baseline),
     ns_per_event_narrow_dims: Math.round(nsPerEventNarrow),
@@ -382,9 +416,9 @@ async function main(): Promise<void> {
     do_pane_groups_wide_dims_60s: wideGroups,
     do_sketch_bytes: seed.sketchBytes,
     do_sqlite_bytes_estimate: seed.sqliteBytes,
-    do_heap_bytes_if_panes_in_memory: seed.heapBytes,
-    do_cache_heap_bytes: seed.cacheHeapBytes,
-    do_heap_bytes_wide_dims_60s: wide.heapBytes,
+    do_memory_bytes_if_panes_in_memory: seed.memoryBytes,
+    do_cache_memory_bytes: seed.cacheMemoryBytes,
+    do_memory_bytes_wide_dims_60s: wide.memoryBytes,
     hll_precision: USER_SKETCH_PRECISION,
     clickhouse_rollup_rows_per_million: footprint.rollupRowsPerMillion,
     clickhouse_rollup_rows_per_million_wide_dims: wideRowsPerMillion,

@@ -67,8 +67,10 @@ describe('PaneCache batches', () => {
       event({ dimsKey: 'country=US' }),
       event({ eventType: 'view' }),
     ]);
-    expect(applied.partials).toHaveLength(4);
+    expect(applied.liveGroups).toBe(4);
+    expect(panes.takeLivePartials()).toHaveLength(4);
     expect(applied.newlyUnsealed).toBe(4);
+    expect(applied.addedByPane).toEqual([{ paneStart: T0, events: 4 }, { paneStart: T0 + 10_000, events: 1 }]);
     expect(applied.earliestCloseMs).toBe(T0 + 2 * MIN);
     expect(row(panes)).toMatchObject({ pane_start: T0, events: 2, value_sum: 5, u_events: 2, u_value_sum: 5, bot_events: 0, late_events: 0, unsealed: 1 });
     expect(row(panes, T0 + 10_000).events).toBe(1);
@@ -83,7 +85,8 @@ describe('PaneCache batches', () => {
     expect(row(panes)).toMatchObject({ events: 1, value_sum: 1, bot_events: 1, bot_value_sum: 7 });
     expect(usersOf(row(panes))?.equals(sketchOf('u1'))).toBe(true);
     expect(row(panes, T0, 'click', 'country=FR')).toMatchObject({ events: 0, bot_events: 1, users: null });
-    expect(applied.partials).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 }]);
+    expect(applied.liveGroups).toBe(1);
+    expect(panes.takeLivePartials()).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 }]);
   });
 
   it('keeps event types apart however many a pane has, and in any order', () => {
@@ -91,7 +94,7 @@ describe('PaneCache batches', () => {
     const types = Array.from({ length: 40 }, (_, i) => `type_${i}`);
     const events: TestEvent[] = [];
     for (let round = 0; round < 3; round++) for (const eventType of round === 1 ? [...types].reverse() : types) events.push(event({ eventType: `${eventType}` }));
-    expect(batch(panes, events).applied.partials).toHaveLength(40);
+    expect(batch(panes, events).applied.liveGroups).toBe(40);
     for (const eventType of types) expect(row(panes, T0, eventType).events).toBe(3);
   });
 
@@ -102,13 +105,56 @@ describe('PaneCache batches', () => {
     expect(row(panes)).toMatchObject({ late_events: 1, u_late_events: 1 });
   });
 
-  it('starts each batch from a zero delta and adds a group sum to the row as one number', () => {
+  it('adds each value to its row in event order (a replayed batch gives the same sums), unsealed changes alike', () => {
     const panes = new PaneCache(1000);
     expect(batch(panes, [event({ value: 0.1 })]).applied.newlyUnsealed).toBe(1);
-    const second = batch(panes, [event({ value: 0.2, userKey: 'u2' }), event({ value: 0.2 })]);
+    const second = batch(panes, [event({ value: 0.2, userKey: 'u2' }), event({ value: 0.2 }), event({ value: 0 })]);
     expect(second.applied.newlyUnsealed).toBe(0);
-    expect(second.applied.partials).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 3, valueSum: 0.1 + (0.2 + 0.2) }]);
-    expect(row(panes)).toMatchObject({ events: 3, value_sum: 0.1 + (0.2 + 0.2), u_events: 3 });
+    expect(panes.takeLivePartials()).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 4, valueSum: 0.1 + 0.2 + 0.2 }]);
+    expect(row(panes)).toMatchObject({ events: 4, value_sum: 0.1 + 0.2 + 0.2, u_events: 4, u_value_sum: 0.1 + 0.2 + 0.2 });
+  });
+
+  it('builds a changed group\'s live totals once per take however many batches changed it, keeps those of dropped groups, forgets them on clear', () => {
+    const panes = new PaneCache(1000);
+    batch(panes, [event()]);
+    batch(panes, [event({ userKey: 'u2', value: 2 }), event({ dimsKey: 'country=US' })]);
+    // Bots alone move nothing a viewer sees.
+    expect(batch(panes, [event({ bot: true, dimsKey: 'country=FR' })]).applied.liveGroups).toBe(0);
+    expect(panes.liveCount).toBe(2);
+    expect(panes.takeLivePartials()).toEqual([
+      { windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 2, valueSum: 3 },
+      { windowStart: T0, eventType: 'click', dimsKey: 'country=US', events: 1, valueSum: 1 },
+    ]);
+    expect(panes.takeLivePartials()).toEqual([]);
+
+    // A group dropped from the cache before the take keeps its totals as they were; one changed after a take is taken again.
+    batch(panes, [event({ timestampMs: T0 + 25_000 }), event({ value: 5 })]);
+    panes.forEachDirtyRow(() => {});
+    panes.markClean();
+    panes.dropBefore(T0 + 20_000);
+    batch(panes, [event({ timestampMs: T0 + 26_000, userKey: 'u3' })]);
+    expect(panes.takeLivePartials()).toEqual([
+      { windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 3, valueSum: 8 },
+      { windowStart: T0 + 20_000, eventType: 'click', dimsKey: 'country=DE', events: 2, valueSum: 2 },
+    ]);
+
+    // A row dropped while waiting (its totals kept), then reused by a new group before the take: each taken once.
+    panes.forEachDirtyRow(() => {});
+    panes.markClean();
+    batch(panes, [event({ timestampMs: T0 + 31_000 })]);
+    panes.forEachDirtyRow(() => {});
+    panes.markClean();
+    panes.dropBefore(T0 + 40_000);
+    batch(panes, [event({ timestampMs: T0 + 45_000 })]);
+    expect(panes.takeLivePartials()).toEqual([
+      { windowStart: T0 + 30_000, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 },
+      { windowStart: T0 + 40_000, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 },
+    ]);
+
+    batch(panes, [event({ timestampMs: T0 + 46_000 })]);
+    panes.clear();
+    expect(panes.liveCount).toBe(0);
+    expect(panes.takeLivePartials()).toEqual([]);
   });
 
   it('grows totals and unsealed changes again after sealing reset them in storage', () => {
@@ -192,7 +238,7 @@ describe('PaneCache batches', () => {
 });
 
 describe('PaneCache against a straightforward fold', () => {
-  it('gives every row the counts, sums (bit for bit) and sketch bytes of a per-group fold of each batch, on random traffic', () => {
+  it('gives every row the counts, sums (bit for bit, events in order) and sketch bytes of a straightforward fold, on random traffic', () => {
     // Dims keys with slots of one of three numberings (each one to one, as GovernedKeyCache's), or none.
     const numberings = [['a=1', 'a=2', 'a=1&b=x'], ['a=1&b=x', 'a=1', 'a=2'], ['a=2', 'a=1&b=x', 'a=1']];
     const slotted = (dimsKey: string, generation: number) =>
@@ -218,31 +264,22 @@ describe('PaneCache against a straightforward fold', () => {
           bot: random() < 0.1,
         }),
       );
-      // The reference: one delta per group per batch, added to the group's totals.
-      const deltas = new Map<string, Expected>();
+      // The reference: each event added to its group's totals in event order.
       for (const e of events) {
         const paneStart = e.timestampMs - (e.timestampMs % timing.paneMs);
         const key = `${paneStart}|${e.eventType}|${e.dimsKey}`;
-        const d = deltas.get(key) ?? { events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null };
-        deltas.set(key, d);
-        if (isLateIn(e.timestampMs, nowMs)) d.late_events++;
-        if (e.bot) {
-          d.bot_events++;
-          d.bot_value_sum += e.value;
-        } else {
-          d.events++;
-          d.value_sum += e.value;
-          d.users ??= new HyperLogLog({ precision: USER_SKETCH_PRECISION });
-          d.users.add(e.userKey);
-        }
-      }
-      for (const [key, d] of deltas) {
         const total = expected.get(key) ?? { events: 0, value_sum: 0, bot_events: 0, bot_value_sum: 0, late_events: 0, users: null };
-        expected.set(key, {
-          events: total.events + d.events, value_sum: total.value_sum + d.value_sum, bot_events: total.bot_events + d.bot_events,
-          bot_value_sum: total.bot_value_sum + d.bot_value_sum, late_events: total.late_events + d.late_events,
-          users: d.users === null ? total.users : (total.users?.clone().merge(d.users) ?? d.users),
-        });
+        expected.set(key, total);
+        if (isLateIn(e.timestampMs, nowMs)) total.late_events++;
+        if (e.bot) {
+          total.bot_events++;
+          total.bot_value_sum += e.value;
+        } else {
+          total.events++;
+          total.value_sum += e.value;
+          total.users ??= new HyperLogLog({ precision: USER_SKETCH_PRECISION });
+          total.users.add(e.userKey);
+        }
       }
       batch(panes, events, nowMs);
       if (b % 7 === 3) {

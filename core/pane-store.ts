@@ -5,7 +5,7 @@
  * next flush sends) and the pane's user sketch. Batches add to cached rows
  * (PaneCache); a checkpoint writes the changed ones.
  */
-import { grownInt32 } from './typed-arrays.ts';
+import { grownInt32, Int32List } from './typed-arrays.ts';
 import { HyperLogLog, sparseEntry, sparseLimitFor } from './hll.ts';
 import { hash64Into } from './hash64.ts';
 import { closedThrough, closeTimeOf, USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
@@ -158,29 +158,29 @@ export const NO_STORED_PANES: StoredPanes = { hasAnyRow: () => false, load: () =
 /**
  * A cached row's numbers, ROW_STRIDE per row in one Float64Array: no object
  * (and no boxed double) per row, and an event touches one stretch of memory.
- * The first eight are what every human event reads or writes.
+ * The first eight (one cache line) are all a human event without a value
+ * reads or writes; the unsealed counts are derived (total - sealed), so an
+ * event adds to one count, not two.
  */
-const BATCH = 0; // number of the batch whose delta the B_* slots hold
-const B_EVENTS = 1;
-const B_VALUE_SUM = 2;
-const USERS = 3; // 0 .. INLINE_USERS inline users (INLINE_0 ..), or HAS_SKETCH, or HAS_STORED_SKETCH
+const BATCH = 0; // number of the batch that last touched the row (listed in `touched` once per batch)
+const B_EVENTS = 1; // human events of that batch: what the live view and the digest hear of (applyBatch zeroes it)
+const EVENTS = 2;
+const USERS = 3; // 0 .. INLINE_USERS inline users (INLINE_0 ..), or HAS_SKETCH, HAS_STORED_SKETCH, HAS_POOL
 const INLINE_0 = 4;
-const B_BOT_EVENTS = 8;
-const B_BOT_VALUE_SUM = 9;
-const B_LATE_EVENTS = 10;
-const EVENTS = 11;
-const VALUE_SUM = 12;
-const BOT_EVENTS = 13;
-const BOT_VALUE_SUM = 14;
-const LATE_EVENTS = 15;
-const U_EVENTS = 16;
-const U_VALUE_SUM = 17;
-const U_BOT_EVENTS = 18;
-const U_BOT_VALUE_SUM = 19;
-const U_LATE_EVENTS = 20;
-const UNSEALED = 21;
-const FLAGS = 22;
-const PANE_START = 23;
+const VALUE_SUM = 8;
+const U_VALUE_SUM = 9;
+const FLAGS = 10;
+const UNSEALED = 11;
+const PANE_START = 12;
+const LATE_EVENTS = 13;
+const BOT_EVENTS = 14;
+const BOT_VALUE_SUM = 15;
+const U_BOT_VALUE_SUM = 16;
+/** The counts as of the last seal (stored count - stored u_ count): u_events = EVENTS - SEALED_EVENTS, exactly (integers). */
+const SEALED_EVENTS = 17;
+const SEALED_BOT_EVENTS = 18;
+const SEALED_LATE_EVENTS = 19;
+/** Three whole cache lines: a row's first line starts one. */
 const ROW_STRIDE = 24;
 
 /** stagedFlags: the event was late, a bot. */
@@ -189,6 +189,8 @@ const STAGED_BOT = 2;
 
 /** FLAGS: changed since the last checkpoint (listed in `dirty`). */
 const DIRTY = 1;
+/** FLAGS: human events added since the live view last took the row's totals (listed in `live`). */
+const LIVE = 2;
 
 /**
  * Users a row keeps among its numbers (sparse entries, hll.ts sparseEntry)
@@ -248,9 +250,10 @@ interface CachedPaneStart {
   rows: number[];
 }
 
-/** What applyBatch changed: live partials (human groups), rows that became unsealed, the earliest window close among them. */
+/** What applyBatch changed: groups with new human events (live), rows that became unsealed, the earliest window close among them. */
 export interface AppliedBatch {
-  partials: PartialAggregate[];
+  /** Groups whose human totals changed (marked for takeLivePartials). */
+  liveGroups: number;
   /** The human events this batch added, per pane start (a few per batch; the partials carry running totals). */
   addedByPane: Array<{ paneStart: number; events: number }>;
   newlyUnsealed: number;
@@ -274,9 +277,9 @@ const NO_SLOTS = new Int32Array(0);
  *
  * Batches: `startBatch`, one `add` per accepted event, then `applyBatch`.
  * An event goes straight to its row (one array load when its GovernedKey was
- * cached, else one map lookup) and adds to the row's batch delta and users;
- * applyBatch folds each delta into the row's totals, so storage and the live
- * view see one change per group per batch, never one per event.
+ * cached, else one map lookup); applyBatch counts the batch's events into
+ * their rows. Storage sees one change per group per checkpoint, and the live
+ * view one per group per push (takeLivePartials), never one per event.
  */
 export class PaneCache {
   private readonly starts = new Map<number, CachedPaneStart>();
@@ -294,7 +297,10 @@ export class PaneCache {
   private readonly sketches: Array<HyperLogLog | null> = [];
   /** A row's serialized users as of the last checkpoint (or as loaded): the `users` column. */
   private readonly users: Array<ArrayBuffer | null> = [];
-  private readonly dirty: number[] = [];
+  private readonly dirty = new Int32List();
+  /** Rows marked LIVE (maybe listed twice: see takeLivePartials), and the partials of live rows dropped from the cache. */
+  private readonly live = new Int32List();
+  private droppedLive: PartialAggregate[] = [];
   private groups = 0;
   /** forEachDirtyRow's one array of bind values. */
   private readonly bindValues: PaneBindValue[] = new Array<PaneBindValue>(15).fill(null);
@@ -316,7 +322,7 @@ export class PaneCache {
   /** The open batch: its number, the rows it touched, and where its events' panes stand. */
   private batchOpen = false;
   private batchNumber = 0;
-  private readonly touched: number[] = [];
+  private readonly touched = new Int32List();
   private timing: PaneTiming = { paneMs: 1, windowMs: 1, allowedLatenessMs: 0 };
   private closedThroughMs = 0;
   /** The previous event's pane, [paneStartMs, paneEndMs): most events of a batch share it, so no pane arithmetic for them. */
@@ -354,8 +360,8 @@ export class PaneCache {
   }
 
   /**
-   * Counts one accepted event into its row's batch delta (positional: no
-   * object per event). The row is found (or started) now; the counting
+   * Stages one accepted event for its row (positional: no object per
+   * event). The row is found (or started) now; the counting
    * waits for applyBatch, which runs it for the whole batch in short passes
    * (hash the users, then add to the rows): a pass small enough that the
    * processor has several events' cache misses in flight at once, where one
@@ -380,7 +386,7 @@ export class PaneCache {
     return late;
   }
 
-  /** The staged events into their rows: users hashed in one pass, then deltas and users added in another. */
+  /** The staged events into their rows: users hashed in one pass, then counts and users added in another. */
   private countStaged(): void {
     const count = this.stagedCount;
     const users = this.stagedUsers;
@@ -401,24 +407,35 @@ export class PaneCache {
       hashes[2 * i + 1] = hashOut[1] ?? 0;
     }
     const values = this.stagedValues;
+    const batch = this.batchNumber;
     for (let i = 0; i < count; i++) {
       const row = rows[i] ?? 0;
-      const value = values[i] ?? 0;
       const flag = flags[i] ?? 0;
       const base = row * ROW_STRIDE;
-      if (nums[base + BATCH] !== this.batchNumber) {
-        // The B_* deltas are zero here (applyBatch zeroes them): a human event touches the row's first cache line only.
-        nums[base + BATCH] = this.batchNumber;
+      if (nums[base + BATCH] !== batch) {
+        // B_EVENTS is zero here (applyBatch zeroes it).
+        nums[base + BATCH] = batch;
         this.touched.push(row);
       }
-      if (flag & STAGED_LATE) nums[base + B_LATE_EVENTS] = (nums[base + B_LATE_EVENTS] ?? 0) + 1;
-      if (flag & STAGED_BOT) {
-        nums[base + B_BOT_EVENTS] = (nums[base + B_BOT_EVENTS] ?? 0) + 1;
-        nums[base + B_BOT_VALUE_SUM] = (nums[base + B_BOT_VALUE_SUM] ?? 0) + value;
-        continue;
+      // Adding 0 changes no sum (none is ever -0), and most events carry no value: their row's second line stays untouched.
+      const value = values[i] ?? 0;
+      if (flag !== 0) {
+        if (flag & STAGED_LATE) nums[base + LATE_EVENTS] = (nums[base + LATE_EVENTS] ?? 0) + 1;
+        if (flag & STAGED_BOT) {
+          nums[base + BOT_EVENTS] = (nums[base + BOT_EVENTS] ?? 0) + 1;
+          if (value !== 0) {
+            nums[base + BOT_VALUE_SUM] = (nums[base + BOT_VALUE_SUM] ?? 0) + value;
+            nums[base + U_BOT_VALUE_SUM] = (nums[base + U_BOT_VALUE_SUM] ?? 0) + value;
+          }
+          continue;
+        }
       }
       nums[base + B_EVENTS] = (nums[base + B_EVENTS] ?? 0) + 1;
-      nums[base + B_VALUE_SUM] = (nums[base + B_VALUE_SUM] ?? 0) + value;
+      nums[base + EVENTS] = (nums[base + EVENTS] ?? 0) + 1;
+      if (value !== 0) {
+        nums[base + VALUE_SUM] = (nums[base + VALUE_SUM] ?? 0) + value;
+        nums[base + U_VALUE_SUM] = (nums[base + U_VALUE_SUM] ?? 0) + value;
+      }
       hashOut[0] = hashes[2 * i] ?? 0;
       hashOut[1] = hashes[2 * i + 1] ?? 0;
       if (this.addUser(row)) this.usersChanged[row] = 1;
@@ -442,73 +459,107 @@ export class PaneCache {
   }
 
   /**
-   * Folds the open batch's deltas into its rows' totals and unsealed changes
-   * (a group's sum is added as a whole, as one write per group would), and
-   * closes the batch. The rows stay dirty until the next checkpoint.
+   * Counts the open batch into its rows (each event adds to its row's totals
+   * and unsealed changes, in event order, so a replayed batch gives the same
+   * sums) and closes the batch. Each touched row is marked unsealed and
+   * dirty (until the next checkpoint) and, when humans were added, live
+   * (until takeLivePartials).
    */
   applyBatch(): AppliedBatch {
     this.countStaged();
-    const partials: PartialAggregate[] = [];
     const addedByPane: Array<{ paneStart: number; events: number }> = [];
-    let added: { paneStart: number; events: number } | undefined;
+    // The human events added to the pane start `addedStart` by the rows since it began (a batch's rows run by pane start).
+    let addedStart = Number.NaN;
+    let addedEvents = 0;
+    let liveGroups = 0;
     let newlyUnsealed = 0;
     let earliestCloseMs = Infinity;
     let closesStart = Number.NaN;
     const nums = this.nums;
-    for (const row of this.touched) {
+    const touched = this.touched.items;
+    for (let i = 0; i < this.touched.length; i++) {
+      const row = touched[i] ?? 0;
       const b = row * ROW_STRIDE;
-      if (nums[b + UNSEALED] !== 1) newlyUnsealed++;
+      if (nums[b + UNSEALED] !== 1) {
+        newlyUnsealed++;
+        nums[b + UNSEALED] = 1;
+      }
       const events = nums[b + B_EVENTS] ?? 0;
-      const valueSum = nums[b + B_VALUE_SUM] ?? 0;
-      const botEvents = nums[b + B_BOT_EVENTS] ?? 0;
-      const botValueSum = nums[b + B_BOT_VALUE_SUM] ?? 0;
-      const lateEvents = nums[b + B_LATE_EVENTS] ?? 0;
-      nums[b + B_EVENTS] = 0;
-      nums[b + B_VALUE_SUM] = 0;
-      nums[b + B_BOT_EVENTS] = 0;
-      nums[b + B_BOT_VALUE_SUM] = 0;
-      nums[b + B_LATE_EVENTS] = 0;
-      const totalEvents = (nums[b + EVENTS] ?? 0) + events;
-      const totalValueSum = (nums[b + VALUE_SUM] ?? 0) + valueSum;
-      nums[b + EVENTS] = totalEvents;
-      nums[b + VALUE_SUM] = totalValueSum;
-      nums[b + BOT_EVENTS] = (nums[b + BOT_EVENTS] ?? 0) + botEvents;
-      nums[b + BOT_VALUE_SUM] = (nums[b + BOT_VALUE_SUM] ?? 0) + botValueSum;
-      nums[b + LATE_EVENTS] = (nums[b + LATE_EVENTS] ?? 0) + lateEvents;
-      nums[b + U_EVENTS] = (nums[b + U_EVENTS] ?? 0) + events;
-      nums[b + U_VALUE_SUM] = (nums[b + U_VALUE_SUM] ?? 0) + valueSum;
-      nums[b + U_BOT_EVENTS] = (nums[b + U_BOT_EVENTS] ?? 0) + botEvents;
-      nums[b + U_BOT_VALUE_SUM] = (nums[b + U_BOT_VALUE_SUM] ?? 0) + botValueSum;
-      nums[b + U_LATE_EVENTS] = (nums[b + U_LATE_EVENTS] ?? 0) + lateEvents;
-      nums[b + UNSEALED] = 1;
-      this.markDirty(row);
+      const flags = nums[b + FLAGS] ?? 0;
+      if ((flags & DIRTY) === 0) this.dirty.push(row);
+      // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
+      if (events > 0) {
+        nums[b + B_EVENTS] = 0;
+        liveGroups++;
+        if ((flags & LIVE) === 0) this.live.push(row);
+        nums[b + FLAGS] = flags | DIRTY | LIVE;
+      } else {
+        nums[b + FLAGS] = flags | DIRTY;
+      }
       const paneStart = nums[b + PANE_START] ?? 0;
       if (paneStart !== closesStart) {
         closesStart = paneStart;
         earliestCloseMs = Math.min(earliestCloseMs, closeTimeOf(paneStart, this.timing));
       }
-      // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
       if (events > 0) {
-        partials.push({ windowStart: paneStart, eventType: this.eventTypes[row] ?? '', dimsKey: this.dimsKeys[row] ?? '', events: totalEvents, valueSum: totalValueSum });
-        if (added?.paneStart !== paneStart) {
-          added = addedByPane.find((entry) => entry.paneStart === paneStart);
-          if (added === undefined) {
-            added = { paneStart, events: 0 };
-            addedByPane.push(added);
-          }
+        if (paneStart !== addedStart) {
+          addTo(addedByPane, addedStart, addedEvents);
+          addedStart = paneStart;
+          addedEvents = 0;
         }
-        added.events += events;
+        addedEvents += events;
       }
     }
-    this.touched.length = 0;
+    addTo(addedByPane, addedStart, addedEvents);
+    this.touched.clear();
     this.batchOpen = false;
-    return { partials, addedByPane, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
+    return { liveGroups, addedByPane, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
+  }
+
+  /**
+   * The running human totals of every group whose humans changed since the
+   * last call (once per group, however many batches changed it): what the
+   * shard's next live push sends. Groups dropped from the cache meanwhile
+   * are included, as they were when dropped.
+   */
+  takeLivePartials(): PartialAggregate[] {
+    const partials = this.droppedLive;
+    this.droppedLive = [];
+    const nums = this.nums;
+    const live = this.live.items;
+    for (let i = 0; i < this.live.length; i++) {
+      const row = live[i] ?? 0;
+      const flagsAt = row * ROW_STRIDE + FLAGS;
+      const flags = nums[flagsAt] ?? 0;
+      // A row dropped (its partial taken above) or listed twice after reuse.
+      if ((flags & LIVE) === 0) continue;
+      nums[flagsAt] = flags & ~LIVE;
+      partials.push(this.partialOf(row));
+    }
+    this.live.clear();
+    return partials;
+  }
+
+  /** Live partials waiting for takeLivePartials (an upper bound: a row may be listed twice). */
+  get liveCount(): number {
+    return this.live.length + this.droppedLive.length;
+  }
+
+  private partialOf(row: number): PartialAggregate {
+    const b = row * ROW_STRIDE;
+    return {
+      windowStart: this.nums[b + PANE_START] ?? 0,
+      eventType: this.eventTypes[row] ?? '',
+      dimsKey: this.dimsKeys[row] ?? '',
+      events: this.nums[b + EVENTS] ?? 0,
+      valueSum: this.nums[b + VALUE_SUM] ?? 0,
+    };
   }
 
   /** The rows changed since the last markClean, with their users serialized (once per checkpoint). */
   dirtyRows(): PaneRecord[] {
     const records: PaneRecord[] = [];
-    for (const row of this.dirty) {
+    for (const row of this.dirty.toArray()) {
       this.serializeChangedUsers(row);
       records.push(this.record(row));
     }
@@ -524,7 +575,9 @@ export class PaneCache {
   forEachDirtyRow(visit: (values: readonly PaneBindValue[]) => void): void {
     const values = this.bindValues;
     const nums = this.nums;
-    for (const row of this.dirty) {
+    const dirty = this.dirty.items;
+    for (let i = 0; i < this.dirty.length; i++) {
+      const row = dirty[i] ?? 0;
       this.serializeChangedUsers(row);
       const b = row * ROW_STRIDE;
       values[0] = nums[b + PANE_START] ?? 0;
@@ -536,11 +589,11 @@ export class PaneCache {
       values[6] = nums[b + BOT_VALUE_SUM] ?? 0;
       values[7] = nums[b + LATE_EVENTS] ?? 0;
       values[8] = this.users[row] ?? null;
-      values[9] = nums[b + U_EVENTS] ?? 0;
+      values[9] = (nums[b + EVENTS] ?? 0) - (nums[b + SEALED_EVENTS] ?? 0);
       values[10] = nums[b + U_VALUE_SUM] ?? 0;
-      values[11] = nums[b + U_BOT_EVENTS] ?? 0;
+      values[11] = (nums[b + BOT_EVENTS] ?? 0) - (nums[b + SEALED_BOT_EVENTS] ?? 0);
       values[12] = nums[b + U_BOT_VALUE_SUM] ?? 0;
-      values[13] = nums[b + U_LATE_EVENTS] ?? 0;
+      values[13] = (nums[b + LATE_EVENTS] ?? 0) - (nums[b + SEALED_LATE_EVENTS] ?? 0);
       values[14] = nums[b + UNSEALED] ?? 0;
       visit(values);
     }
@@ -557,14 +610,18 @@ export class PaneCache {
 
   /** The dirty rows as they are in memory (users as last serialized): the truth for them until the checkpoint. */
   *dirtyRecords(): Iterable<PaneRecord> {
-    for (const row of this.dirty) yield this.record(row);
+    for (const row of this.dirty.toArray()) yield this.record(row);
   }
 
   /** After the checkpoint that wrote dirtyRows() committed. */
   markClean(): void {
     const nums = this.nums;
-    for (const row of this.dirty) nums[row * ROW_STRIDE + FLAGS] = (nums[row * ROW_STRIDE + FLAGS] ?? 0) & ~DIRTY;
-    this.dirty.length = 0;
+    const dirty = this.dirty.items;
+    for (let i = 0; i < this.dirty.length; i++) {
+      const flagsAt = (dirty[i] ?? 0) * ROW_STRIDE + FLAGS;
+      nums[flagsAt] = (nums[flagsAt] ?? 0) & ~DIRTY;
+    }
+    this.dirty.clear();
   }
 
   /** A cached row as it is now, its users serialized (null when not cached). */
@@ -610,8 +667,10 @@ export class PaneCache {
     this.dimsKeys.length = 0;
     this.sketches.length = 0;
     this.users.length = 0;
-    this.dirty.length = 0;
-    this.touched.length = 0;
+    this.dirty.clear();
+    this.touched.clear();
+    this.live.clear();
+    this.droppedLive = [];
     this.stagedCount = 0;
     this.stagedUsers.length = 0;
     this.batchOpen = false;
@@ -733,11 +792,11 @@ export class PaneCache {
       nums[b + BOT_EVENTS] = stored.bot_events;
       nums[b + BOT_VALUE_SUM] = stored.bot_value_sum;
       nums[b + LATE_EVENTS] = stored.late_events;
-      nums[b + U_EVENTS] = stored.u_events;
+      nums[b + SEALED_EVENTS] = stored.events - stored.u_events;
       nums[b + U_VALUE_SUM] = stored.u_value_sum;
-      nums[b + U_BOT_EVENTS] = stored.u_bot_events;
+      nums[b + SEALED_BOT_EVENTS] = stored.bot_events - stored.u_bot_events;
       nums[b + U_BOT_VALUE_SUM] = stored.u_bot_value_sum;
-      nums[b + U_LATE_EVENTS] = stored.u_late_events;
+      nums[b + SEALED_LATE_EVENTS] = stored.late_events - stored.u_late_events;
       nums[b + UNSEALED] = stored.unsealed;
       this.users[row] = stored.users;
       if (stored.users !== null) nums[b + USERS] = HAS_STORED_SKETCH;
@@ -903,21 +962,13 @@ export class PaneCache {
       bot_value_sum: nums[b + BOT_VALUE_SUM] ?? 0,
       late_events: nums[b + LATE_EVENTS] ?? 0,
       users: this.users[row] ?? null,
-      u_events: nums[b + U_EVENTS] ?? 0,
+      u_events: (nums[b + EVENTS] ?? 0) - (nums[b + SEALED_EVENTS] ?? 0),
       u_value_sum: nums[b + U_VALUE_SUM] ?? 0,
-      u_bot_events: nums[b + U_BOT_EVENTS] ?? 0,
+      u_bot_events: (nums[b + BOT_EVENTS] ?? 0) - (nums[b + SEALED_BOT_EVENTS] ?? 0),
       u_bot_value_sum: nums[b + U_BOT_VALUE_SUM] ?? 0,
-      u_late_events: nums[b + U_LATE_EVENTS] ?? 0,
+      u_late_events: (nums[b + LATE_EVENTS] ?? 0) - (nums[b + SEALED_LATE_EVENTS] ?? 0),
       unsealed: nums[b + UNSEALED] ?? 0,
     };
-  }
-
-  private markDirty(row: number): void {
-    const flagsAt = row * ROW_STRIDE + FLAGS;
-    const flags = this.nums[flagsAt] ?? 0;
-    if ((flags & DIRTY) !== 0) return;
-    this.nums[flagsAt] = flags | DIRTY;
-    this.dirty.push(row);
   }
 
   private drop(paneStart: number): void {
@@ -925,6 +976,11 @@ export class PaneCache {
     if (start === undefined) return;
     for (const row of start.rows) {
       const b = row * ROW_STRIDE;
+      const flags = this.nums[b + FLAGS] ?? 0;
+      if ((flags & LIVE) !== 0) {
+        this.droppedLive.push(this.partialOf(row));
+        this.nums[b + FLAGS] = flags & ~LIVE;
+      }
       if (this.nums[b + USERS] === HAS_POOL) this.freeBlock(this.nums[b + POOL_OFFSET] ?? 0, this.nums[b + POOL_SLOTS] ?? 0);
       // Free the row's strings and sketch for the collector; the numbers are reset on reuse.
       this.sketches[row] = null;
@@ -943,6 +999,14 @@ export class PaneCache {
     this.lastType = '';
     this.lastTypeRows = null;
   }
+}
+
+/** Adds a pane start's human events to the batch's list (it has a few pane starts; rows of one may come in more than one run). */
+function addTo(addedByPane: Array<{ paneStart: number; events: number }>, paneStart: number, events: number): void {
+  if (events === 0) return;
+  const entry = addedByPane.find((added) => added.paneStart === paneStart);
+  if (entry === undefined) addedByPane.push({ paneStart, events });
+  else entry.events += events;
 }
 
 /** Puts a sparse entry whose index is not in the block into its first free slot (the sketch's probing: from the index's low bits). */

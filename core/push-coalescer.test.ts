@@ -48,4 +48,47 @@ describe('PushCoalescer', () => {
     pushes.retry('q', 3, [group('click', 9)]);
     expect(pushes.pendingCount).toBe(0);
   });
+
+  describe('with fresh groups built at the push', () => {
+    let source: PartialAggregate[];
+    let built: number;
+    beforeEach(() => {
+      source = [];
+      built = 0;
+      pushes = new PushCoalescer(250, (_projectId, _shard, groups) => sent.push(groups), () => {
+        built++;
+        const taken = source;
+        source = [];
+        return taken;
+      });
+    });
+
+    it('takes them once per push, however many batches changed them in between', () => {
+      source = [group('click', 1)];
+      pushes.changed('p', 0);
+      expect(sent).toEqual([[group('click', 1)]]);
+      for (let events = 2; events <= 5; events++) {
+        source = [group('click', events)];
+        pushes.changed('p', 0);
+      }
+      expect(built).toBe(1);
+      vi.advanceTimersByTime(250);
+      expect(built).toBe(2);
+      expect(sent).toEqual([[group('click', 1)], [group('click', 5)]]);
+    });
+
+    it('sends nothing when nothing changed, and lets fresh totals win over retried ones', () => {
+      pushes.changed('p', 0);
+      expect(sent).toEqual([]);
+      source = [group('click', 1), group('view', 2)];
+      pushes.changed('p', 0);
+      pushes.retry('p', 0, sent[0] ?? []);
+      source = [group('click', 4)];
+      pushes.changed('p', 0);
+      vi.advanceTimersByTime(250);
+      expect(built).toBe(3);
+      expect(sent).toEqual([[group('click', 1), group('view', 2)], [group('click', 4), group('view', 2)]]);
+      expect(pushes.pendingCount).toBe(0);
+    });
+  });
 });

@@ -7,6 +7,11 @@
  * totals of the same group are already waiting) and goes out with the next
  * one, so a combiner that was briefly away misses nothing. What dies with the
  * instance is re-announced by the restarted shard (ShardAggregator).
+ *
+ * Most groups come from `fresh`, called once per push: the shard's pane
+ * cache marks the groups a batch changed and builds their totals only then,
+ * so a group changed by many batches between two pushes costs one partial,
+ * not one per batch. `changed` says that fresh groups are waiting.
  */
 import { paneGroupKey } from './live-totals.ts';
 import type { PartialAggregate } from './protocol.ts';
@@ -17,29 +22,40 @@ function groupKey(group: PartialAggregate): string {
   return paneGroupKey(group.windowStart, group.eventType, group.dimsKey);
 }
 
+const NO_FRESH_GROUPS = (): PartialAggregate[] => [];
+
 export class PushCoalescer {
+  /** Groups handed over as objects (announced, or retried after a failed push). */
   private readonly pending = new Map<string, PartialAggregate>();
+  private freshWaiting = false;
   private target: { projectId: string; shard: number } | null = null;
   private lastPushMs = -Infinity;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly intervalMs: number;
   private readonly send: PushSender;
+  private readonly fresh: () => PartialAggregate[];
 
-  constructor(intervalMs: number, send: PushSender) {
+  constructor(intervalMs: number, send: PushSender, fresh: () => PartialAggregate[] = NO_FRESH_GROUPS) {
     this.intervalMs = intervalMs;
     this.send = send;
+    this.fresh = fresh;
   }
 
-  /** Groups waiting for the next push. */
+  /** Groups handed over and waiting for the next push (fresh ones are not counted: they are built at the push). */
   get pendingCount(): number {
     return this.pending.size;
   }
 
   add(projectId: string, shard: number, groups: readonly PartialAggregate[]): void {
-    // A shard serves one (project, shard); a different one would only be a misuse, so push what is pending first.
-    if (this.target !== null && (this.target.projectId !== projectId || this.target.shard !== shard)) this.flush();
-    this.target = { projectId, shard };
+    this.aim(projectId, shard);
     for (const group of groups) this.pending.set(groupKey(group), group);
+    this.schedule();
+  }
+
+  /** `fresh` has groups for the next push. */
+  changed(projectId: string, shard: number): void {
+    this.aim(projectId, shard);
+    this.freshWaiting = true;
     this.schedule();
   }
 
@@ -51,11 +67,18 @@ export class PushCoalescer {
       const key = groupKey(group);
       if (!this.pending.has(key)) this.pending.set(key, group);
     }
+    // Fresh totals of these groups, if any, win at the push (they are built then).
     this.schedule();
   }
 
+  private aim(projectId: string, shard: number): void {
+    // A shard serves one (project, shard); a different one would only be a misuse, so push what is waiting first.
+    if (this.target !== null && (this.target.projectId !== projectId || this.target.shard !== shard)) this.flush();
+    this.target = { projectId, shard };
+  }
+
   private schedule(): void {
-    if (this.timer !== null || this.pending.size === 0) return;
+    if (this.timer !== null || (this.pending.size === 0 && !this.freshWaiting)) return;
     const wait = this.lastPushMs + this.intervalMs - Date.now();
     if (wait <= 0) this.flush();
     else this.timer = setTimeout(() => this.flush(), wait);
@@ -64,9 +87,17 @@ export class PushCoalescer {
   private flush(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (this.target === null || this.pending.size === 0) return;
-    const groups = [...this.pending.values()];
-    this.pending.clear();
+    if (this.target === null) return;
+    const fresh = this.freshWaiting ? this.fresh() : [];
+    this.freshWaiting = false;
+    let groups = fresh;
+    if (this.pending.size > 0) {
+      // The fresh totals are the newest of their groups.
+      for (const group of fresh) this.pending.set(groupKey(group), group);
+      groups = [...this.pending.values()];
+      this.pending.clear();
+    }
+    if (groups.length === 0) return;
     this.lastPushMs = Date.now();
     this.send(this.target.projectId, this.target.shard, groups);
   }

@@ -8,3 +8,26 @@ export function grownInt32(values: Int32Array, length: number): Int32Array<Array
   out.set(values);
   return out;
 }
+
+/**
+ * A list of int32s (row numbers) that keeps its memory when emptied: a JS
+ * array set to length 0 gives its store back, and regrowing it per batch was
+ * garbage the collector had to chase.
+ */
+export class Int32List {
+  items: Int32Array = new Int32Array(16);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length >= this.items.length) this.items = grownInt32(this.items, this.length + 1);
+    this.items[this.length++] = value;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.items.subarray(0, this.length));
+  }
+}

@@ -115,7 +115,12 @@ export class ShardAggregator extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.config = readAggregationConfig(env);
-    this.pushes = new PushCoalescer(readLiveConfig(env).tickMs, (projectId, shard, groups) => this.pushToCombiner(projectId, shard, groups));
+    this.pushes = new PushCoalescer(
+      readLiveConfig(env).tickMs,
+      (projectId, shard, groups) => this.pushToCombiner(projectId, shard, groups),
+      // The groups batches changed since the last push, their totals built now (once per group per push).
+      () => this.panes.takeLivePartials(),
+    );
     this.migrate();
     this.load(Date.now());
     this.announce();
@@ -229,11 +234,13 @@ export class ShardAggregator extends DurableObject<Env> {
         return this.apply(parsed.events, tooOld, policy.policy, now);
       });
     } catch (error) {
+      // The reload forgets which groups were waiting for a push; their committed totals go out again.
       this.load(now);
+      this.announce();
       throw error;
     }
     // Committed: the live push goes now, before anything below that could throw (a client's retry would be a duplicate, and push nothing).
-    if (recorded.partials.length > 0) this.pushes.add(request.projectId, request.shard, recorded.partials);
+    if (recorded.liveGroups > 0) this.pushes.changed(request.projectId, request.shard);
     this.logRows++;
     this.logChars += eventsJson.length;
     if (this.logRows >= CHECKPOINT_MAX_LOG_ROWS || this.logChars >= CHECKPOINT_MAX_LOG_CHARS || this.panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {
@@ -289,7 +296,7 @@ export class ShardAggregator extends DurableObject<Env> {
     const { accepted, duplicates, late, bots, foldedEvents, droppedDimensionEvents } = batch.counters;
     return {
       result: { accepted, duplicates, late, bots, foldedEvents, droppedDimensionEvents },
-      partials: written.partials,
+      liveGroups: written.liveGroups,
       earliestCloseMs: closes.length > 0 ? Math.min(...closes) : null,
     };
   }
@@ -725,7 +732,8 @@ export class ShardAggregator extends DurableObject<Env> {
 
 interface Recorded {
   result: ShardIngestResult;
-  partials: PartialAggregate[];
+  /** Groups whose human totals changed (their partials wait in the pane cache for the next push). */
+  liveGroups: number;
   earliestCloseMs: number | null;
 }
 
