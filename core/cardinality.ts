@@ -185,15 +185,24 @@ const MAX_CACHED_DIMENSIONS = 64;
  */
 let nextGeneration = 1;
 
-/** A cached set's numbers (WindowKeys.sets): its sequence hash, pair count, slot, clean (1: nothing folded or dropped), where its pairs past the inline ones start in `sequences`, then its first INLINE_PAIRS pairs. */
-const SET_HASH = 0;
-const SET_LENGTH = 1;
-const SET_SLOT = 2;
-const SET_CLEAN = 3;
-const SET_REST = 4;
-const SET_INLINE = 5;
+/**
+ * A table entry (WindowKeys.table), ENTRY_STRIDE numbers: the set's number + 1
+ * (0: an empty entry), its sequence hash, its pair count and clean mark
+ * (META_CLEAN: nothing folded or dropped), its slot, where its pairs past the
+ * inline ones start in `sequences`, then its first INLINE_PAIRS pairs. What a
+ * lookup checks and answers sits in the entry it probes: one cache miss per
+ * event, not one for the table and one for the set.
+ */
+const ENTRY_SET = 0;
+const ENTRY_HASH = 1;
+const ENTRY_META = 2;
+const ENTRY_SLOT = 3;
+const ENTRY_REST = 4;
+const ENTRY_INLINE = 5;
 const INLINE_PAIRS = 3;
-const SET_STRIDE = 8;
+const ENTRY_STRIDE = 8;
+const META_LENGTH = 0xff;
+const META_CLEAN = 0x100;
 
 class WindowKeys {
   readonly generation = nextGeneration++;
@@ -203,13 +212,8 @@ class WindowKeys {
   private readonly positionNames: string[] = [];
   private readonly positionPairs: Array<Record<string, number>> = [];
   private pairCount = 0;
-  /** Set number + 1 by sequence hash (0: empty), linear probing; at most half full. */
-  private table = new Int32Array(1024);
-  /**
-   * Per set, SET_STRIDE numbers: what a lookup checks and answers, side by
-   * side (one cache line, not one per array): see SET_HASH .. SET_INLINE.
-   */
-  private sets = new Int32Array(256 * SET_STRIDE);
+  /** Entries by sequence hash, linear probing, at most half full: see ENTRY_SET .. ENTRY_INLINE. */
+  private table = new Int32Array(1024 * ENTRY_STRIDE);
   /** Pairs past the first INLINE_PAIRS of longer sets. */
   private sequences = new Int32Array(1024);
   private sequencesEnd = 0;
@@ -218,8 +222,9 @@ class WindowKeys {
   readonly dimsKeys: string[] = [];
   /** Slot by canonical key: sets of one key share a slot. */
   private readonly slotByDimsKey = new Map<string, number>();
-  /** The set `find` found last. */
+  /** The set `find` found last, and where its entry is in `table`. */
   found = -1;
+  private foundAt = 0;
   /** The event being looked up: its pairs, and their count (-1: a pair the window has no number for). */
   private readonly pairs = new Int32Array(MAX_CACHED_DIMENSIONS);
   private pairsLength = 0;
@@ -261,14 +266,14 @@ class WindowKeys {
     this.pairsLength = length;
     this.hash = hash;
     const table = this.table;
-    const mask = table.length - 1;
+    const mask = table.length / ENTRY_STRIDE - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const entry = table[i] ?? 0;
-      if (entry === 0) return undefined;
-      const set = entry - 1;
-      const at = set * SET_STRIDE;
-      if (this.sets[at + SET_HASH] === hash && this.sets[at + SET_LENGTH] === length && this.sameSequence(at)) {
+      const at = i * ENTRY_STRIDE;
+      const set = (table[at + ENTRY_SET] ?? 0) - 1;
+      if (set < 0) return undefined;
+      if (table[at + ENTRY_HASH] === hash && ((table[at + ENTRY_META] ?? 0) & META_LENGTH) === length && this.sameSequence(at)) {
         this.found = set;
+        this.foundAt = at;
         return this.keys[set];
       }
     }
@@ -288,24 +293,25 @@ class WindowKeys {
     this.keys.push(key);
     this.dimsKeys.push(key.dimsKey);
     this.found = set;
-    const at = set * SET_STRIDE;
-    if (at + SET_STRIDE > this.sets.length) this.sets = grownInt32(this.sets, at + SET_STRIDE);
-    const sets = this.sets;
+    if (2 * this.keys.length > this.table.length / ENTRY_STRIDE) this.rehash((2 * this.table.length) / ENTRY_STRIDE);
     const length = this.pairsLength;
-    sets[at + SET_HASH] = this.hash;
-    sets[at + SET_LENGTH] = length;
-    sets[at + SET_SLOT] = slot;
-    sets[at + SET_CLEAN] = key.folded.length === 0 && key.dropped.length === 0 ? 1 : 0;
-    sets[at + SET_REST] = this.sequencesEnd;
-    for (let i = 0; i < Math.min(length, INLINE_PAIRS); i++) sets[at + SET_INLINE + i] = this.pairs[i] ?? 0;
+    let rest = 0;
     if (length > INLINE_PAIRS) {
-      const rest = length - INLINE_PAIRS;
-      if (this.sequencesEnd + rest > this.sequences.length) this.sequences = grownInt32(this.sequences, this.sequencesEnd + rest);
+      rest = this.sequencesEnd;
+      const more = length - INLINE_PAIRS;
+      if (this.sequencesEnd + more > this.sequences.length) this.sequences = grownInt32(this.sequences, this.sequencesEnd + more);
       this.sequences.set(this.pairs.subarray(INLINE_PAIRS, length), this.sequencesEnd);
-      this.sequencesEnd += rest;
+      this.sequencesEnd += more;
     }
-    if (2 * this.keys.length > this.table.length) this.rehash(this.table.length * 2);
-    else place(this.table, this.hash, set);
+    const at = freeEntry(this.table, this.hash);
+    const table = this.table;
+    table[at + ENTRY_SET] = set + 1;
+    table[at + ENTRY_HASH] = this.hash;
+    table[at + ENTRY_META] = length | (key.folded.length === 0 && key.dropped.length === 0 ? META_CLEAN : 0);
+    table[at + ENTRY_SLOT] = slot;
+    table[at + ENTRY_REST] = rest;
+    for (let i = 0; i < Math.min(length, INLINE_PAIRS); i++) table[at + ENTRY_INLINE + i] = this.pairs[i] ?? 0;
+    this.foundAt = at;
   }
 
   /** Whether the last `find` numbered every pair of its set (else the set cannot be cached). */
@@ -318,41 +324,47 @@ class WindowKeys {
     return undefined;
   }
 
-  /** The slot of a set, and whether nothing of it was folded or dropped. */
-  slotOf(set: number): number {
-    return this.sets[set * SET_STRIDE + SET_SLOT] ?? -1;
+  /** The slot of the set found (or inserted) last, and whether nothing of it was folded or dropped. */
+  get foundSlot(): number {
+    return this.table[this.foundAt + ENTRY_SLOT] ?? -1;
   }
 
-  isClean(set: number): boolean {
-    return this.sets[set * SET_STRIDE + SET_CLEAN] === 1;
+  get foundClean(): boolean {
+    return ((this.table[this.foundAt + ENTRY_META] ?? 0) & META_CLEAN) !== 0;
   }
 
-  /** Whether the set at `at` (in `sets`) has the looked-up pairs (its hash and length already matched). */
+  /** Whether the entry at `at` has the looked-up pairs (its hash and length already matched). */
   private sameSequence(at: number): boolean {
-    const sets = this.sets;
+    const table = this.table;
     const pairs = this.pairs;
     const length = this.pairsLength;
     const inline = Math.min(length, INLINE_PAIRS);
-    for (let i = 0; i < inline; i++) if (sets[at + SET_INLINE + i] !== pairs[i]) return false;
-    const rest = sets[at + SET_REST] ?? 0;
+    for (let i = 0; i < inline; i++) if (table[at + ENTRY_INLINE + i] !== pairs[i]) return false;
+    const rest = table[at + ENTRY_REST] ?? 0;
     const sequences = this.sequences;
     for (let i = INLINE_PAIRS; i < length; i++) if (sequences[rest + i - INLINE_PAIRS] !== pairs[i]) return false;
     return true;
   }
 
-  private rehash(size: number): void {
-    const table = new Int32Array(size);
-    for (let set = 0; set < this.keys.length; set++) place(table, this.sets[set * SET_STRIDE + SET_HASH] ?? 0, set);
+  /** The entries moved to a table of `entries` entries (a power of two). */
+  private rehash(entries: number): void {
+    const old = this.table;
+    const table = new Int32Array(entries * ENTRY_STRIDE);
+    for (let at = 0; at < old.length; at += ENTRY_STRIDE) {
+      if ((old[at + ENTRY_SET] ?? 0) === 0) continue;
+      const to = freeEntry(table, old[at + ENTRY_HASH] ?? 0);
+      table.set(old.subarray(at, at + ENTRY_STRIDE), to);
+    }
     this.table = table;
   }
 }
 
-/** Enters set number `set` under `hash` (the table has room). */
-function place(table: Int32Array, hash: number, set: number): void {
-  const mask = table.length - 1;
+/** Where the first free entry for `hash` is (the table has room). */
+function freeEntry(table: Int32Array, hash: number): number {
+  const mask = table.length / ENTRY_STRIDE - 1;
   let i = hash & mask;
-  while ((table[i] ?? 0) !== 0) i = (i + 1) & mask;
-  table[i] = set + 1;
+  while ((table[i * ENTRY_STRIDE + ENTRY_SET] ?? 0) !== 0) i = (i + 1) & mask;
+  return i * ENTRY_STRIDE;
 }
 
 /**
@@ -425,11 +437,10 @@ export class GovernedKeyCache {
       }
       cache.insert(key);
     }
-    const set = cache.found;
-    this.lastDimsKey = cache.dimsKeys[set] ?? '';
-    this.lastSlot = cache.slotOf(set);
+    this.lastDimsKey = cache.dimsKeys[cache.found] ?? '';
+    this.lastSlot = cache.foundSlot;
     this.lastGeneration = cache.generation;
-    this.lastClean = cache.isClean(set);
+    this.lastClean = cache.foundClean;
     return key;
   }
 

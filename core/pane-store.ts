@@ -663,10 +663,11 @@ export class PaneCache {
     this.starts.clear();
     this.rowCount = 0;
     this.free.length = 0;
-    this.eventTypes.length = 0;
-    this.dimsKeys.length = 0;
-    this.sketches.length = 0;
-    this.users.length = 0;
+    // Emptied, not shortened: the arrays keep their room (rows are numbered from 0 again).
+    this.eventTypes.fill('');
+    this.dimsKeys.fill('');
+    this.sketches.fill(null);
+    this.users.fill(null);
     this.dirty.clear();
     this.touched.clear();
     this.live.clear();
@@ -771,11 +772,14 @@ export class PaneCache {
         usersChanged.set(this.usersChanged);
         this.usersChanged = usersChanged;
       }
+    }
+    if (row >= this.eventTypes.length) {
       this.eventTypes.push(eventType);
       this.dimsKeys.push(dimsKey);
       this.sketches.push(null);
       this.users.push(null);
     } else {
+      // A freed row, or one of before a clear(): the arrays keep their length.
       this.eventTypes[row] = eventType;
       this.dimsKeys[row] = dimsKey;
       this.sketches[row] = null;
