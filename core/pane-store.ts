@@ -226,6 +226,9 @@ const MAX_SLOT = 1 << 16;
 
 /** The cached rows of one pane start and event type. */
 interface TypeRows {
+  start: CachedPaneStart;
+  paneStart: number;
+  eventType: string;
   rows: number[];
   /** The rows by dims key, built at the first lookup by dims key (events with slots never need one). */
   byDims: Map<string, number> | null;
@@ -312,6 +315,11 @@ export class PaneCache {
   /** The open batch's events, found but not yet counted (add, then countStaged). */
   private stagedCount = 0;
   private stagedRows = new Int32Array(1024);
+  /** Where each staged event's row is to be found (its pane start and type, its dims key, slot and the slot's generation). */
+  private readonly stagedTypeRows: Array<TypeRows | null> = [];
+  private readonly stagedDimsKeys: string[] = [];
+  private stagedSlots = new Int32Array(1024);
+  private stagedGenerations = new Int32Array(1024);
   private stagedValues = new Float64Array(1024);
   private stagedFlags = new Uint8Array(1024);
   private readonly stagedUsers: string[] = [];
@@ -375,11 +383,13 @@ export class PaneCache {
     if (!(timestampMs >= this.paneStartMs && timestampMs < this.paneEndMs)) this.enterPane(timestampMs);
     let rows = this.lastTypeRows;
     if (rows === null || eventType !== this.lastType) rows = this.rowsOfType(eventType);
-    const row = this.rowOf(rows, eventType, dimsKey, dimsSlot, slotGeneration);
     const late = this.paneLate;
     const at = this.stagedCount++;
     if (at >= this.stagedRows.length) this.growStaged();
-    this.stagedRows[at] = row;
+    this.stagedTypeRows[at] = rows;
+    this.stagedDimsKeys[at] = dimsKey;
+    this.stagedSlots[at] = dimsSlot;
+    this.stagedGenerations[at] = slotGeneration;
     this.stagedValues[at] = value;
     this.stagedFlags[at] = (late ? STAGED_LATE : 0) | (bot ? STAGED_BOT : 0);
     this.stagedUsers[at] = bot ? '' : userKey;
@@ -389,6 +399,7 @@ export class PaneCache {
   /** The staged events into their rows: users hashed in one pass, then counts and users added in another. */
   private countStaged(): void {
     const count = this.stagedCount;
+    this.resolveStaged(count);
     const users = this.stagedUsers;
     const hashes = this.stagedHashes;
     const flags = this.stagedFlags;
@@ -444,11 +455,38 @@ export class PaneCache {
     this.stagedCount = 0;
   }
 
+  /**
+   * Each staged event's row: by its slot (one array load) in a pass of its
+   * own, so the loads of many events are in flight at once; else found by
+   * dims key, loaded or started (rowOf), in event order.
+   */
+  private resolveStaged(count: number): void {
+    const rows = this.stagedRows;
+    const typeRows = this.stagedTypeRows;
+    const slots = this.stagedSlots;
+    const generations = this.stagedGenerations;
+    for (let i = 0; i < count; i++) {
+      const of = typeRows[i] ?? null;
+      if (of === null) throw new Error('unreachable: a staged event without its rows');
+      const slot = slots[i] ?? -1;
+      const generation = generations[i] ?? 0;
+      const bySlot = of.bySlot;
+      // A slot of the rows' own generation is trusted (slots and dims keys are one to one within one).
+      let row = generation === of.generation && slot >= 0 && slot < bySlot.length ? (bySlot[slot] ?? 0) - 1 : -1;
+      if (row < 0) row = this.rowOf(of, this.stagedDimsKeys[i] ?? '', slot, generation);
+      rows[i] = row;
+    }
+    typeRows.fill(null, 0, count);
+    this.stagedDimsKeys.fill('', 0, count);
+  }
+
   private growStaged(): void {
     const size = this.stagedRows.length * 2;
     const rows = new Int32Array(size);
     rows.set(this.stagedRows);
     this.stagedRows = rows;
+    this.stagedSlots = grownInt32(this.stagedSlots, size);
+    this.stagedGenerations = grownInt32(this.stagedGenerations, size);
     const values = new Float64Array(size);
     values.set(this.stagedValues);
     this.stagedValues = values;
@@ -674,6 +712,8 @@ export class PaneCache {
     this.droppedLive = [];
     this.stagedCount = 0;
     this.stagedUsers.length = 0;
+    this.stagedTypeRows.length = 0;
+    this.stagedDimsKeys.length = 0;
     this.batchOpen = false;
     this.groups = 0;
     // A fresh pool: blocks from the top are taken as zeroed, and this gives a grown pool's memory back.
@@ -706,7 +746,7 @@ export class PaneCache {
     if (start === null) throw new Error('unreachable: no pane entered');
     let rows = typeRowsIn(start, eventType);
     if (rows === undefined) {
-      rows = { rows: [], byDims: null, bySlot: NO_SLOTS, generation: 0, slotsComplete: true };
+      rows = { start, paneStart: this.paneStartMs, eventType, rows: [], byDims: null, bySlot: NO_SLOTS, generation: 0, slotsComplete: true };
       if (start.types.length < SCANNED_TYPES) {
         start.types.push(eventType);
         start.byType.push(rows);
@@ -725,7 +765,7 @@ export class PaneCache {
    * generation, where slots and dims keys are one to one), else by dims key,
    * else loaded or started.
    */
-  private rowOf(rows: TypeRows, eventType: string, dimsKey: string, dimsSlot: number, generation: number): number {
+  private rowOf(rows: TypeRows, dimsKey: string, dimsSlot: number, generation: number): number {
     const slotted = generation > 0 && dimsSlot >= 0 && dimsSlot < MAX_SLOT;
     if (slotted) {
       if (generation !== rows.generation) {
@@ -742,10 +782,9 @@ export class PaneCache {
     }
     let row = rows.slotsComplete && slotted ? undefined : byDimsOf(rows, this.dimsKeys).get(dimsKey);
     if (row === undefined) {
-      const start = this.paneRows;
-      if (start === null) throw new Error('unreachable: no pane entered');
-      const stored = start.complete ? undefined : this.stored.load(this.paneStartMs, eventType, dimsKey);
-      row = this.newRow(this.paneStartMs, eventType, dimsKey, stored);
+      const start = rows.start;
+      const stored = start.complete ? undefined : this.stored.load(rows.paneStart, rows.eventType, dimsKey);
+      row = this.newRow(rows.paneStart, rows.eventType, dimsKey, stored);
       rows.rows.push(row);
       rows.byDims?.set(dimsKey, row);
       start.rows.push(row);
