@@ -360,7 +360,17 @@ describe('HyperLogLog from sparse entries', () => {
       expect(HyperLogLog.serializeSparseEntries(entries, p)).toEqual(direct.serialize());
       // Any order of the entries.
       expect(HyperLogLog.serializeSparseEntries([...entries].reverse(), p)).toEqual(direct.serialize());
+      // In place, from the front of a larger scratch array whose tail is left alone (short sets take the insertion sort).
+      const scratch = new Uint32Array(entries.length + 3).fill(7);
+      scratch.set([...entries].reverse());
+      expect(HyperLogLog.serializeSparseEntriesInPlace(scratch, entries.length, p)).toEqual(direct.serialize());
+      expect([...scratch.subarray(entries.length)]).toEqual([7, 7, 7]);
     }
+  });
+
+  it('serializes in place only a count the scratch array holds', () => {
+    expect(() => HyperLogLog.serializeSparseEntriesInPlace(new Uint32Array(2), 3, 12)).toThrow(RangeError);
+    expect(() => HyperLogLog.serializeSparseEntriesInPlace(new Uint32Array(2), -1, 12)).toThrow(RangeError);
   });
 
   it('keeps the higher rank of an index, as addHash does', () => {

@@ -169,7 +169,8 @@ export function sparseLimitFor(p: number): number {
 let crcTable: Int32Array | null = null;
 
 /** CRC-32 (IEEE 802.3, as zlib/PNG) of `bytes`, as an unsigned 32-bit number. */
-export function crc32(bytes: Uint8Array): number {
+/** CRC-32 of bytes[0, end). */
+export function crc32(bytes: Uint8Array, end: number = bytes.length): number {
   let table = crcTable;
   if (table === null) {
     table = new Int32Array(256);
@@ -181,7 +182,8 @@ export function crc32(bytes: Uint8Array): number {
     crcTable = table;
   }
   let crc = -1;
-  for (let i = 0; i < bytes.length; i++) {
+  const stop = Math.min(end, bytes.length);
+  for (let i = 0; i < stop; i++) {
     crc = (table[(crc ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
   }
   return (crc ^ -1) >>> 0;
@@ -449,7 +451,10 @@ export class HyperLogLog {
   /** Compact binary form (see the format in the module comment). Deterministic; the bytes own their whole buffer. */
   serialize(): Uint8Array<ArrayBuffer> {
     const regs = this.#regs;
-    if (regs === null) return serializeSparse(this.#sortedEntries(), this.precision);
+    if (regs === null) {
+      const entries = this.#sortedEntries();
+      return serializeSparse(entries, entries.length, this.precision);
+    }
     const out = new Uint8Array(FRAME_BYTES + ((3 * regs.length) >>> 2));
     out[2] = REPR_DENSE;
     let pos = 3;
@@ -478,12 +483,25 @@ export class HyperLogLog {
   static serializeSparseEntries(entries: ArrayLike<number>, precision: number = DEFAULT_PRECISION): Uint8Array<ArrayBuffer> {
     checkPrecision(precision);
     if (entries.length > sparseLimitFor(precision)) return HyperLogLog.fromSparseEntries(entries, precision).serialize();
-    const sorted = Uint32Array.from(entries).sort();
-    for (let i = 0; i < sorted.length; i++) {
-      const e = sorted[i] ?? 0;
-      if (e === 0 || (i > 0 && e >>> 6 === (sorted[i - 1] ?? 0) >>> 6)) throw new RangeError('sparse entries must be non-zero, one per index');
+    const sorted = Uint32Array.from(entries);
+    return HyperLogLog.serializeSparseEntriesInPlace(sorted, sorted.length, precision);
+  }
+
+  /**
+   * serializeSparseEntries of entries[0, count), sorting them in place: for a
+   * caller's scratch array, so nothing is allocated but the bytes (a
+   * checkpoint serializes thousands of small sets at once).
+   */
+  static serializeSparseEntriesInPlace(entries: Uint32Array, count: number, precision: number = DEFAULT_PRECISION): Uint8Array<ArrayBuffer> {
+    checkPrecision(precision);
+    if (!Number.isInteger(count) || count < 0 || count > entries.length) throw new RangeError(`count must be an integer in 0..${entries.length}`);
+    if (count > sparseLimitFor(precision)) return HyperLogLog.fromSparseEntries(entries.subarray(0, count), precision).serialize();
+    sortPrefix(entries, count);
+    for (let i = 0; i < count; i++) {
+      const e = entries[i] ?? 0;
+      if (e === 0 || (i > 0 && e >>> 6 === (entries[i - 1] ?? 0) >>> 6)) throw new RangeError('sparse entries must be non-zero, one per index');
     }
-    return serializeSparse(sorted, precision);
+    return serializeSparse(entries, count, precision);
   }
 
   /** Parses `serialize()` output; throws HyperLogLogFormatError on any malformed input. */
@@ -503,7 +521,7 @@ export class HyperLogLog {
       if (len !== expected) throw new HyperLogLogFormatError(`dense sketch with p=${p} must be ${expected} bytes, got ${len}`);
     }
     const storedCrc = ((bytes[bodyEnd] ?? 0) | ((bytes[bodyEnd + 1] ?? 0) << 8) | ((bytes[bodyEnd + 2] ?? 0) << 16) | ((bytes[bodyEnd + 3] ?? 0) << 24)) >>> 0;
-    if (crc32(bytes.subarray(0, bodyEnd)) !== storedCrc) throw new HyperLogLogFormatError('checksum mismatch (corrupt or truncated)');
+    if (crc32(bytes, bodyEnd) !== storedCrc) throw new HyperLogLogFormatError('checksum mismatch (corrupt or truncated)');
 
     if (repr === REPR_DENSE) {
       const hll = new HyperLogLog({ precision: p, sparse: false });
@@ -668,19 +686,36 @@ export class HyperLogLog {
   }
 }
 
-/** The sparse form of the format: strictly increasing entries, delta-encoded. */
-function serializeSparse(entries: Uint32Array, precision: number): Uint8Array<ArrayBuffer> {
-  let size = FRAME_BYTES + varintSize(entries.length);
-  for (let i = 0, prev = 0; i < entries.length; i++) {
+/** Sorts values[0, count) ascending: insertion sort for the few entries most sets have (no view object), else the built-in sort. */
+function sortPrefix(values: Uint32Array, count: number): void {
+  if (count > 32) {
+    values.subarray(0, count).sort();
+    return;
+  }
+  for (let i = 1; i < count; i++) {
+    const v = values[i] ?? 0;
+    let j = i - 1;
+    while (j >= 0 && (values[j] ?? 0) > v) {
+      values[j + 1] = values[j] ?? 0;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+}
+
+/** The sparse form of the format: entries[0, count), strictly increasing, delta-encoded. */
+function serializeSparse(entries: Uint32Array, count: number, precision: number): Uint8Array<ArrayBuffer> {
+  let size = FRAME_BYTES + varintSize(count);
+  for (let i = 0, prev = 0; i < count; i++) {
     const e = entries[i] ?? 0;
     size += varintSize(e - prev);
     prev = e;
   }
   const out = new Uint8Array(size);
   out[2] = REPR_SPARSE;
-  let pos = writeVarint(out, 3, entries.length);
+  let pos = writeVarint(out, 3, count);
   let prev = 0;
-  for (let i = 0; i < entries.length; i++) {
+  for (let i = 0; i < count; i++) {
     const e = entries[i] ?? 0;
     pos = writeVarint(out, pos, e - prev);
     prev = e;
@@ -692,7 +727,7 @@ function serializeSparse(entries: Uint32Array, precision: number): Uint8Array<Ar
 function frame(out: Uint8Array<ArrayBuffer>, pos: number, precision: number): Uint8Array<ArrayBuffer> {
   out[0] = FORMAT_VERSION;
   out[1] = precision;
-  const crc = crc32(out.subarray(0, pos));
+  const crc = crc32(out, pos);
   out[pos] = crc & 0xff;
   out[pos + 1] = (crc >>> 8) & 0xff;
   out[pos + 2] = (crc >>> 16) & 0xff;

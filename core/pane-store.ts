@@ -307,6 +307,8 @@ export class PaneCache {
   private groups = 0;
   /** forEachDirtyRow's one array of bind values. */
   private readonly bindValues: PaneBindValue[] = new Array<PaneBindValue>(15).fill(null);
+  /** serializeUsers' entries, sorted in place: a pooled row has at most POOLED_ENTRIES_MAX. */
+  private readonly serializeScratch = new Uint32Array(POOLED_ENTRIES_MAX);
   /** Blocks of sparse user entries of HAS_POOL rows (0: an empty slot), bump-allocated, freed blocks reused by size. */
   private pool = new Uint32Array(INITIAL_POOL_SLOTS);
   private poolTop = 0;
@@ -988,8 +990,19 @@ export class PaneCache {
     const b = row * ROW_STRIDE;
     const users = this.nums[b + USERS] ?? 0;
     if (users === HAS_SKETCH) return this.sketches[row]?.serialize() ?? null;
-    if (users === HAS_POOL) return HyperLogLog.serializeSparseEntries(this.pooledEntries(b), USER_SKETCH_PRECISION);
-    return users > 0 ? HyperLogLog.serializeSparseEntries(this.nums.subarray(b + INLINE_0, b + INLINE_0 + users), USER_SKETCH_PRECISION) : null;
+    const scratch = this.serializeScratch;
+    let count = 0;
+    if (users === HAS_POOL) {
+      const offset = this.nums[b + POOL_OFFSET] ?? 0;
+      const end = offset + (this.nums[b + POOL_SLOTS] ?? 0);
+      for (let i = offset; i < end; i++) {
+        const entry = this.pool[i] ?? 0;
+        if (entry !== 0) scratch[count++] = entry;
+      }
+    } else {
+      for (let i = 0; i < users; i++) scratch[count++] = this.nums[b + INLINE_0 + i] ?? 0;
+    }
+    return count > 0 ? HyperLogLog.serializeSparseEntriesInPlace(scratch, count, USER_SKETCH_PRECISION) : null;
   }
 
   private record(row: number): PaneRecord {
