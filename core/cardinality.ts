@@ -353,7 +353,7 @@ class WindowKeys {
     for (let at = 0; at < old.length; at += ENTRY_STRIDE) {
       if ((old[at + ENTRY_SET] ?? 0) === 0) continue;
       const to = freeEntry(table, old[at + ENTRY_HASH] ?? 0);
-      table.set(old.subarray(at, at + ENTRY_STRIDE), to);
+      for (let i = 0; i < ENTRY_STRIDE; i++) table[to + i] = old[at + i] ?? 0;
     }
     this.table = table;
   }
