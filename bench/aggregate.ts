@@ -41,6 +41,7 @@ import { fastDimensionsKey } from '../core/dims-key.ts';
 import { HyperLogLog } from '../core/hll.ts';
 import { collectBatch } from '../core/ingest-batch.ts';
 import { PaneCache, unsealedPart } from '../core/pane-store.ts';
+import { columnsLength } from '../core/partial-columns.ts';
 import { parseShardEvents, type ShardEvent } from '../core/shard-events.ts';
 import { minuteStartOf, USER_SKETCH_PRECISION } from '../core/panes.ts';
 import { clickHouseDateTime64, FLUSH_INSERT_SETTINGS, TABLES, toRollupRow, type RawLandingRow } from '../core/rollup-rows.ts';
@@ -166,7 +167,7 @@ function aggregate(events: readonly ShardEvent[], panes: PaneCache, admitted: Me
     // Traffic time at RATE: a push whenever a tick boundary passed during this batch.
     if (Math.floor(((offset + BATCH) * 1000) / RATE / LIVE_TICK_MS) !== Math.floor((offset * 1000) / RATE / LIVE_TICK_MS)) {
       const started = process.hrtime.bigint();
-      if (panes.takeLivePartials().length < 0) throw new Error('unreachable');
+      if (columnsLength(panes.takeLivePartials()) < 0) throw new Error('unreachable');
       apart.live += Number(process.hrtime.bigint() - started);
     }
     if (panes.dirtyCount >= CHECKPOINT_MAX_DIRTY_PANES) {

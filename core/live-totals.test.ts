@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LiveTotals, MINUTE_MS } from './live-totals.ts';
+import { columnsOf } from './partial-columns.ts';
 
 const T0 = Date.UTC(2026, 5, 7, 11, 25);
 const partial = (paneOffsetS: number, events: number, valueSum: number, eventType = 'ad_click', dimsKey = 'campaignId=c1') => ({
@@ -37,6 +38,19 @@ describe('LiveTotals', () => {
     ]);
     expect(totals.catalog()).toEqual({ eventTypes: ['ad_click', 'purchase'], dimensions: ['campaignId', 'country'] });
     expect(totals.totals(T0 + 5000).map((p) => p.windowStart).sort()).toEqual([T0 + 10_000, T0 + 60_000]);
+  });
+
+  it('merges partials as columns exactly as the same partials as objects, skipping malformed entries', () => {
+    const groups = [partial(0, 3, 30), partial(10, 2, 2.5, 'purchase', 'country=US'), partial(0, 1, 10), partial(60, 4, 4)];
+    const asObjects = new LiveTotals();
+    const asColumns = new LiveTotals();
+    const changes = asObjects.merge(0, groups, T0);
+    expect(asColumns.mergeColumns(0, columnsOf(groups), T0)).toEqual(changes);
+    expect(asColumns.series(null, {}, 0)).toEqual(asObjects.series(null, {}, 0));
+    const bad = columnsOf([partial(0, 9, 9), partial(10, 9, 9)]);
+    bad.events[0] = Number.NaN;
+    bad.valueSums[1] = Number.POSITIVE_INFINITY;
+    expect(asColumns.mergeColumns(1, bad, T0)).toEqual([]);
   });
 
   it('finds a pane by its key', () => {

@@ -12,7 +12,8 @@
  * by the shard key; partials carry no sketches today.)
  */
 import { parseDimensionsKey } from './dimensions.ts';
-import type { PartialAggregate } from './protocol.ts';
+import { columnsLength } from './partial-columns.ts';
+import type { PartialAggregate, PartialColumns } from './protocol.ts';
 
 export const MINUTE_MS = 60_000;
 export const LIVE_RETENTION_MS = 60 * MINUTE_MS;
@@ -62,37 +63,56 @@ export class LiveTotals {
   /** Merges one source's partials; returns the panes whose totals changed. */
   merge(source: number, partials: readonly PartialAggregate[], nowMs: number): PaneChange[] {
     const changes: PaneChange[] = [];
-    const oldest = nowMs - this.retentionMs;
     for (const partial of partials) {
-      if (!isPartial(partial) || partial.windowStart < oldest) continue;
-      const minuteStart = minuteOf(partial.windowStart);
-      let panes = this.minutes.get(minuteStart);
-      if (panes === undefined) {
-        panes = new Map();
-        this.minutes.set(minuteStart, panes);
-      }
-      const key = paneGroupKey(partial.windowStart, partial.eventType, partial.dimsKey);
-      let pane = panes.get(key);
-      if (pane === undefined) {
-        pane = {
-          paneStart: partial.windowStart,
-          minuteStart,
-          eventType: partial.eventType,
-          dimsKey: partial.dimsKey,
-          dimensions: parseDimensionsKey(partial.dimsKey),
-          bySource: new Map(),
-          total: { events: 0, valueSum: 0 },
-        };
-        panes.set(key, pane);
-      }
-      const previous = pane.bySource.get(source);
-      if (previous !== undefined && previous.events >= partial.events) continue;
-      const diff = { events: partial.events - (previous?.events ?? 0), valueSum: partial.valueSum - (previous?.valueSum ?? 0) };
-      pane.bySource.set(source, { events: partial.events, valueSum: partial.valueSum });
-      pane.total = { events: pane.total.events + diff.events, valueSum: pane.total.valueSum + diff.valueSum };
-      changes.push({ pane, diff });
+      if (isPartial(partial)) this.mergeOne(source, partial.windowStart, partial.eventType, partial.dimsKey, partial.events, partial.valueSum, nowMs, changes);
     }
     return changes;
+  }
+
+  /** merge for partials as columns (what shards push). */
+  mergeColumns(source: number, columns: PartialColumns, nowMs: number): PaneChange[] {
+    const changes: PaneChange[] = [];
+    for (let i = 0; i < columnsLength(columns); i++) {
+      const windowStart = columns.windowStarts[i] ?? Number.NaN;
+      const eventType = columns.eventTypes[i];
+      const dimsKey = columns.dimsKeys[i];
+      const events = columns.events[i] ?? Number.NaN;
+      const valueSum = columns.valueSums[i] ?? Number.NaN;
+      if (typeof eventType === 'string' && typeof dimsKey === 'string' && isPartialNumbers(windowStart, events, valueSum)) {
+        this.mergeOne(source, windowStart, eventType, dimsKey, events, valueSum, nowMs, changes);
+      }
+    }
+    return changes;
+  }
+
+  private mergeOne(source: number, windowStart: number, eventType: string, dimsKey: string, events: number, valueSum: number, nowMs: number, changes: PaneChange[]): void {
+    if (windowStart < nowMs - this.retentionMs) return;
+    const minuteStart = minuteOf(windowStart);
+    let panes = this.minutes.get(minuteStart);
+    if (panes === undefined) {
+      panes = new Map();
+      this.minutes.set(minuteStart, panes);
+    }
+    const key = paneGroupKey(windowStart, eventType, dimsKey);
+    let pane = panes.get(key);
+    if (pane === undefined) {
+      pane = {
+        paneStart: windowStart,
+        minuteStart,
+        eventType,
+        dimsKey,
+        dimensions: parseDimensionsKey(dimsKey),
+        bySource: new Map(),
+        total: { events: 0, valueSum: 0 },
+      };
+      panes.set(key, pane);
+    }
+    const previous = pane.bySource.get(source);
+    if (previous !== undefined && previous.events >= events) return;
+    const diff = { events: events - (previous?.events ?? 0), valueSum: valueSum - (previous?.valueSum ?? 0) };
+    pane.bySource.set(source, { events, valueSum });
+    pane.total = { events: pane.total.events + diff.events, valueSum: pane.total.valueSum + diff.valueSum };
+    changes.push({ pane, diff });
   }
 
   /** The pane total of (pane start, event type, dimension set), if retained. */
@@ -179,12 +199,9 @@ export function toPartial(pane: PaneTotal): PartialAggregate {
 
 /** RPC arguments are structured clones from our own objects, but a bad one must not poison the totals. */
 function isPartial(value: PartialAggregate): boolean {
-  return (
-    Number.isFinite(value.windowStart) &&
-    typeof value.eventType === 'string' &&
-    typeof value.dimsKey === 'string' &&
-    Number.isFinite(value.events) &&
-    value.events >= 0 &&
-    Number.isFinite(value.valueSum)
-  );
+  return typeof value.eventType === 'string' && typeof value.dimsKey === 'string' && isPartialNumbers(value.windowStart, value.events, value.valueSum);
+}
+
+function isPartialNumbers(windowStart: number, events: number, valueSum: number): boolean {
+  return Number.isFinite(windowStart) && Number.isFinite(events) && events >= 0 && Number.isFinite(valueSum);
 }

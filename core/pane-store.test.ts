@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy, GovernedKeyCache, MemoryAdmittedValues } from './cardinality.ts';
 import { fastDimensionsKey } from './dims-key.ts';
 import { HyperLogLog } from './hll.ts';
+import { partialsOf } from './partial-columns.ts';
 import { PaneCache, paneValues, unsealedPart, UPSERT_PANE_SQL, withinBytes, type PaneRecord, type StoredPanes } from './pane-store.ts';
 import { USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
 
@@ -68,7 +69,7 @@ describe('PaneCache batches', () => {
       event({ eventType: 'view' }),
     ]);
     expect(applied.liveGroups).toBe(4);
-    expect(panes.takeLivePartials()).toHaveLength(4);
+    expect(partialsOf(panes.takeLivePartials())).toHaveLength(4);
     expect(applied.newlyUnsealed).toBe(4);
     expect(applied.addedByPane).toEqual([{ paneStart: T0, events: 4 }, { paneStart: T0 + 10_000, events: 1 }]);
     expect(applied.earliestCloseMs).toBe(T0 + 2 * MIN);
@@ -86,7 +87,7 @@ describe('PaneCache batches', () => {
     expect(usersOf(row(panes))?.equals(sketchOf('u1'))).toBe(true);
     expect(row(panes, T0, 'click', 'country=FR')).toMatchObject({ events: 0, bot_events: 1, users: null });
     expect(applied.liveGroups).toBe(1);
-    expect(panes.takeLivePartials()).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 }]);
+    expect(partialsOf(panes.takeLivePartials())).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 }]);
   });
 
   it('keeps event types apart however many a pane has, and in any order', () => {
@@ -110,7 +111,7 @@ describe('PaneCache batches', () => {
     expect(batch(panes, [event({ value: 0.1 })]).applied.newlyUnsealed).toBe(1);
     const second = batch(panes, [event({ value: 0.2, userKey: 'u2' }), event({ value: 0.2 }), event({ value: 0 })]);
     expect(second.applied.newlyUnsealed).toBe(0);
-    expect(panes.takeLivePartials()).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 4, valueSum: 0.1 + 0.2 + 0.2 }]);
+    expect(partialsOf(panes.takeLivePartials())).toEqual([{ windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 4, valueSum: 0.1 + 0.2 + 0.2 }]);
     expect(row(panes)).toMatchObject({ events: 4, value_sum: 0.1 + 0.2 + 0.2, u_events: 4, u_value_sum: 0.1 + 0.2 + 0.2 });
   });
 
@@ -121,11 +122,11 @@ describe('PaneCache batches', () => {
     // Bots alone move nothing a viewer sees.
     expect(batch(panes, [event({ bot: true, dimsKey: 'country=FR' })]).applied.liveGroups).toBe(0);
     expect(panes.liveCount).toBe(2);
-    expect(panes.takeLivePartials()).toEqual([
+    expect(partialsOf(panes.takeLivePartials())).toEqual([
       { windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 2, valueSum: 3 },
       { windowStart: T0, eventType: 'click', dimsKey: 'country=US', events: 1, valueSum: 1 },
     ]);
-    expect(panes.takeLivePartials()).toEqual([]);
+    expect(partialsOf(panes.takeLivePartials())).toEqual([]);
 
     // A group dropped from the cache before the take keeps its totals as they were; one changed after a take is taken again.
     batch(panes, [event({ timestampMs: T0 + 25_000 }), event({ value: 5 })]);
@@ -133,7 +134,7 @@ describe('PaneCache batches', () => {
     panes.markClean();
     panes.dropBefore(T0 + 20_000);
     batch(panes, [event({ timestampMs: T0 + 26_000, userKey: 'u3' })]);
-    expect(panes.takeLivePartials()).toEqual([
+    expect(partialsOf(panes.takeLivePartials())).toEqual([
       { windowStart: T0, eventType: 'click', dimsKey: 'country=DE', events: 3, valueSum: 8 },
       { windowStart: T0 + 20_000, eventType: 'click', dimsKey: 'country=DE', events: 2, valueSum: 2 },
     ]);
@@ -146,7 +147,7 @@ describe('PaneCache batches', () => {
     panes.markClean();
     panes.dropBefore(T0 + 40_000);
     batch(panes, [event({ timestampMs: T0 + 45_000 })]);
-    expect(panes.takeLivePartials()).toEqual([
+    expect(partialsOf(panes.takeLivePartials())).toEqual([
       { windowStart: T0 + 30_000, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 },
       { windowStart: T0 + 40_000, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 },
     ]);
@@ -154,7 +155,7 @@ describe('PaneCache batches', () => {
     batch(panes, [event({ timestampMs: T0 + 46_000 })]);
     panes.clear();
     expect(panes.liveCount).toBe(0);
-    expect(panes.takeLivePartials()).toEqual([]);
+    expect(partialsOf(panes.takeLivePartials())).toEqual([]);
   });
 
   it('grows totals and unsealed changes again after sealing reset them in storage', () => {

@@ -5,11 +5,12 @@
  * next flush sends) and the pane's user sketch. Batches add to cached rows
  * (PaneCache); a checkpoint writes the changed ones.
  */
+import { columnsFor, trimmedColumns } from './partial-columns.ts';
 import { grownInt32, Int32List } from './typed-arrays.ts';
 import { HyperLogLog, sparseEntry, sparseLimitFor } from './hll.ts';
 import { hash64Into } from './hash64.ts';
 import { closedThrough, closeTimeOf, USER_SKETCH_PRECISION, type PaneTiming } from './panes.ts';
-import type { PartialAggregate } from './protocol.ts';
+import type { PartialAggregate, PartialColumns } from './protocol.ts';
 import type { SealedPane } from './sealing.ts';
 import { windowStartOf } from './windows.ts';
 
@@ -559,25 +560,41 @@ export class PaneCache {
   /**
    * The running human totals of every group whose humans changed since the
    * last call (once per group, however many batches changed it): what the
-   * shard's next live push sends. Groups dropped from the cache meanwhile
-   * are included, as they were when dropped.
+   * shard's next live push sends, as columns (no object per group). Groups
+   * dropped from the cache meanwhile are included, as they were when dropped.
    */
-  takeLivePartials(): PartialAggregate[] {
-    const partials = this.droppedLive;
+  takeLivePartials(): PartialColumns {
+    const dropped = this.droppedLive;
     this.droppedLive = [];
+    const columns = columnsFor(this.live.length + dropped.length);
+    const { windowStarts, eventTypes, dimsKeys, events, valueSums } = columns;
+    let length = 0;
+    for (const partial of dropped) {
+      windowStarts[length] = partial.windowStart;
+      eventTypes[length] = partial.eventType;
+      dimsKeys[length] = partial.dimsKey;
+      events[length] = partial.events;
+      valueSums[length] = partial.valueSum;
+      length++;
+    }
     const nums = this.nums;
     const live = this.live.items;
     for (let i = 0; i < this.live.length; i++) {
       const row = live[i] ?? 0;
-      const flagsAt = row * ROW_STRIDE + FLAGS;
-      const flags = nums[flagsAt] ?? 0;
-      // A row dropped (its partial taken above) or listed twice after reuse.
+      const b = row * ROW_STRIDE;
+      const flags = nums[b + FLAGS] ?? 0;
+      // A row dropped (its partial is among `dropped`) or listed twice after reuse.
       if ((flags & LIVE) === 0) continue;
-      nums[flagsAt] = flags & ~LIVE;
-      partials.push(this.partialOf(row));
+      nums[b + FLAGS] = flags & ~LIVE;
+      windowStarts[length] = nums[b + PANE_START] ?? 0;
+      eventTypes[length] = this.eventTypes[row] ?? '';
+      dimsKeys[length] = this.dimsKeys[row] ?? '';
+      events[length] = nums[b + EVENTS] ?? 0;
+      valueSums[length] = nums[b + VALUE_SUM] ?? 0;
+      length++;
     }
     this.live.clear();
-    return partials;
+    return trimmedColumns(columns, length);
   }
 
   /** Live partials waiting for takeLivePartials (an upper bound: a row may be listed twice). */

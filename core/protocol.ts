@@ -55,12 +55,26 @@ export interface PartialAggregate {
   valueSum: number;
 }
 
-/** ShardAggregator -> Broadcast: absolute partials, so a re-sent push is harmless. */
+/**
+ * Partials column by column (entry i of each column is one group): how a
+ * shard's pane cache hands over the groups that changed, with no object per
+ * group (core/partial-columns.ts).
+ */
+export interface PartialColumns {
+  windowStarts: Float64Array;
+  eventTypes: string[];
+  dimsKeys: string[];
+  events: Float64Array;
+  valueSums: Float64Array;
+}
+
+/** ShardAggregator -> Combiner: absolute partials, so a re-sent push is harmless. `columns` are further groups, as columns. */
 export interface ShardPartials {
   projectId: string;
   shard: number;
   windowMs: number;
   groups: PartialAggregate[];
+  columns?: PartialColumns;
 }
 
 /** Server -> viewer: the value of a topic's window so far (absolute, not an increment). */

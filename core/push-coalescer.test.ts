@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PartialAggregate } from './protocol.ts';
+import { columnsOf, partialsOf } from './partial-columns.ts';
 import { PushCoalescer } from './push-coalescer.ts';
 
 const group = (eventType: string, events: number): PartialAggregate => ({ windowStart: 60_000, eventType, dimsKey: '', events, valueSum: events * 2 });
@@ -10,7 +11,8 @@ describe('PushCoalescer', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     sent = [];
-    pushes = new PushCoalescer(250, (_projectId, _shard, groups) => sent.push(groups));
+    // Each push as the groups it carries, handed-over ones then fresh ones.
+    pushes = new PushCoalescer(250, (_projectId, _shard, push) => sent.push([...push.groups, ...partialsOf(push.columns)]));
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -55,11 +57,11 @@ describe('PushCoalescer', () => {
     beforeEach(() => {
       source = [];
       built = 0;
-      pushes = new PushCoalescer(250, (_projectId, _shard, groups) => sent.push(groups), () => {
+      pushes = new PushCoalescer(250, (_projectId, _shard, push) => sent.push([...push.groups, ...partialsOf(push.columns)]), () => {
         built++;
         const taken = source;
         source = [];
-        return taken;
+        return columnsOf(taken);
       });
     });
 
@@ -87,7 +89,7 @@ describe('PushCoalescer', () => {
       pushes.changed('p', 0);
       vi.advanceTimersByTime(250);
       expect(built).toBe(3);
-      expect(sent).toEqual([[group('click', 1), group('view', 2)], [group('click', 4), group('view', 2)]]);
+      expect(sent).toEqual([[group('click', 1), group('view', 2)], [group('view', 2), group('click', 4)]]);
       expect(pushes.pendingCount).toBe(0);
     });
   });

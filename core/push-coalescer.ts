@@ -9,20 +9,26 @@
  * instance is re-announced by the restarted shard (ShardAggregator).
  *
  * Most groups come from `fresh`, called once per push: the shard's pane
- * cache marks the groups a batch changed and builds their totals only then,
- * so a group changed by many batches between two pushes costs one partial,
- * not one per batch. `changed` says that fresh groups are waiting.
+ * cache marks the groups a batch changed and builds their totals only then
+ * (as columns), so a group changed by many batches between two pushes costs
+ * one entry, not one object per batch. `changed` says that fresh groups are
+ * waiting.
  */
 import { paneGroupKey } from './live-totals.ts';
-import type { PartialAggregate } from './protocol.ts';
+import { columnsLength, emptyColumns } from './partial-columns.ts';
+import type { PartialAggregate, PartialColumns } from './protocol.ts';
 
-export type PushSender = (projectId: string, shard: number, groups: PartialAggregate[]) => void;
+/** One push: groups handed over as objects, and the fresh ones as columns (together, one group at most once). */
+export interface LivePush {
+  groups: PartialAggregate[];
+  columns: PartialColumns;
+}
+
+export type PushSender = (projectId: string, shard: number, push: LivePush) => void;
 
 function groupKey(group: PartialAggregate): string {
   return paneGroupKey(group.windowStart, group.eventType, group.dimsKey);
 }
-
-const NO_FRESH_GROUPS = (): PartialAggregate[] => [];
 
 export class PushCoalescer {
   /** Groups handed over as objects (announced, or retried after a failed push). */
@@ -33,9 +39,9 @@ export class PushCoalescer {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly intervalMs: number;
   private readonly send: PushSender;
-  private readonly fresh: () => PartialAggregate[];
+  private readonly fresh: () => PartialColumns;
 
-  constructor(intervalMs: number, send: PushSender, fresh: () => PartialAggregate[] = NO_FRESH_GROUPS) {
+  constructor(intervalMs: number, send: PushSender, fresh: () => PartialColumns = emptyColumns) {
     this.intervalMs = intervalMs;
     this.send = send;
     this.fresh = fresh;
@@ -88,17 +94,19 @@ export class PushCoalescer {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.target === null) return;
-    const fresh = this.freshWaiting ? this.fresh() : [];
+    const columns = this.freshWaiting ? this.fresh() : emptyColumns();
     this.freshWaiting = false;
-    let groups = fresh;
+    let groups: PartialAggregate[] = [];
     if (this.pending.size > 0) {
-      // The fresh totals are the newest of their groups.
-      for (const group of fresh) this.pending.set(groupKey(group), group);
+      // The fresh totals are the newest of their groups: a handed-over one they also carry stays behind.
+      for (let i = 0; i < columnsLength(columns); i++) {
+        this.pending.delete(paneGroupKey(columns.windowStarts[i] ?? 0, columns.eventTypes[i] ?? '', columns.dimsKeys[i] ?? ''));
+      }
       groups = [...this.pending.values()];
       this.pending.clear();
     }
-    if (groups.length === 0) return;
+    if (groups.length === 0 && columnsLength(columns) === 0) return;
     this.lastPushMs = Date.now();
-    this.send(this.target.projectId, this.target.shard, groups);
+    this.send(this.target.projectId, this.target.shard, { groups, columns });
   }
 }

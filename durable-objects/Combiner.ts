@@ -4,6 +4,7 @@ import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
 import type { CombinerStats } from '../core/live-rpc.ts';
 import { earliestMinuteBehind, type MinuteEvents } from '../core/live-digest.ts';
 import { LIVE_RETENTION_MS, LiveTotals, paneGroupKey, toPartial, type PaneTotal } from '../core/live-totals.ts';
+import { isPartialColumns } from '../core/partial-columns.ts';
 import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
 import { shardObjectName } from '../core/shard.ts';
 import { Ticker } from '../core/ticker.ts';
@@ -79,7 +80,10 @@ export class Combiner extends DurableObject<Env> {
    */
   async publish(partials: ShardPartials): Promise<void> {
     if (typeof partials.projectId !== 'string' || !Number.isInteger(partials.shard) || !Array.isArray(partials.groups)) {
-      throw new TypeError('publish expects { projectId, shard, windowMs, groups: PartialAggregate[] }');
+      throw new TypeError('publish expects { projectId, shard, windowMs, groups: PartialAggregate[], columns?: PartialColumns }');
+    }
+    if (partials.columns !== undefined && !isPartialColumns(partials.columns)) {
+      throw new TypeError('publish expects columns of one length: Float64Array windowStarts, events, valueSums, string[] eventTypes, dimsKeys');
     }
     this.counters.publishes++;
     const index = combinerIndexOf(partials.shard, this.config.combiners);
@@ -87,6 +91,9 @@ export class Combiner extends DurableObject<Env> {
     await this.ensureRebuilt();
     const now = Date.now();
     this.mergeFrom(partials.shard, partials.groups, now);
+    if (partials.columns !== undefined) {
+      for (const { pane } of this.totals.mergeColumns(partials.shard, partials.columns, now)) this.changed.set(paneKey(pane), pane);
+    }
     this.totals.prune(now);
     if (this.changed.size > 0) this.ticker.request();
     this.settler.request();

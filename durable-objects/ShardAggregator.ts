@@ -7,7 +7,8 @@ import { backoffDelayMs, nextAlarmAt } from '../core/flush-policy.ts';
 import { checkpointDelayMs } from '../core/checkpoint-policy.ts';
 import { collectBatch, isGovernanceReason, newKeyCache } from '../core/ingest-batch.ts';
 import { PendingWrites } from '../core/pending-writes.ts';
-import { PushCoalescer } from '../core/push-coalescer.ts';
+import { partialsOf } from '../core/partial-columns.ts';
+import { PushCoalescer, type LivePush } from '../core/push-coalescer.ts';
 import { LiveDigest, type MinuteEvents } from '../core/live-digest.ts';
 import { LIVE_RETENTION_MS, paneGroupKey } from '../core/live-totals.ts';
 import { parseDimensionPolicy, parseShardEvents, parseStoredDimensionPolicy, type ShardEvent } from '../core/shard-events.ts';
@@ -117,7 +118,7 @@ export class ShardAggregator extends DurableObject<Env> {
     this.config = readAggregationConfig(env);
     this.pushes = new PushCoalescer(
       readLiveConfig(env).tickMs,
-      (projectId, shard, groups) => this.pushToCombiner(projectId, shard, groups),
+      (projectId, shard, push) => this.pushToCombiner(projectId, shard, push),
       // The groups batches changed since the last push, their totals built now (once per group per push).
       () => this.panes.takeLivePartials(),
     );
@@ -662,8 +663,8 @@ export class ShardAggregator extends DurableObject<Env> {
   }
 
   /** Shard -> its combiner (never the root directly: at many shards the root would pass its ~1,000 RPC/s soft limit). */
-  private pushToCombiner(projectId: string, shard: number, groups: PartialAggregate[]): void {
-    const partials: ShardPartials = { projectId, shard, windowMs: this.config.paneMs, groups };
+  private pushToCombiner(projectId: string, shard: number, push: LivePush): void {
+    const partials: ShardPartials = { projectId, shard, windowMs: this.config.paneMs, groups: push.groups, columns: push.columns };
     // The live view is an observer: its failure must never fail ingestion. A failed push goes out again with the next one.
     this.ctx.waitUntil(
       combinerFor(this.env, projectId, shard)
@@ -671,6 +672,7 @@ export class ShardAggregator extends DurableObject<Env> {
         .catch((error: unknown) => {
           console.warn('ShardAggregator push to Combiner failed (retried):', error instanceof Error ? error.message : error);
           const oldestKept = Date.now() - LIVE_RETENTION_MS;
+          const groups = [...push.groups, ...partialsOf(push.columns)];
           this.pushes.retry(projectId, shard, groups.filter((group) => group.windowStart >= oldestKept));
         }),
     );
