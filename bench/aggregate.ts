@@ -234,8 +234,9 @@ function aggregateNaive(events: readonly ShardEvent[], panes: Map<string, PaneSt
  * 200k events. Key cache and admitted values are new per run, as they are
  * per minute window in a shard.
  */
-function measureNsPerEvent(events: readonly ShardEvent[], reps: number): { ours: number; checkpoint: number; live: number; baseline: number } {
+function measureNsPerEvent(events: readonly ShardEvent[], reps: number): { ours: number; checkpoint: number; live: number; all: number; baseline: number } {
   const ours: number[] = [];
+  const all: number[] = [];
   const checkpoint: number[] = [];
   const live: number[] = [];
   const baseline: number[] = [];
@@ -245,15 +246,17 @@ function measureNsPerEvent(events: readonly ShardEvent[], reps: number): { ours:
     panes.clear();
     let started = process.hrtime.bigint();
     const apart = aggregate(events, panes, new MemoryAdmittedValues(), new GovernedKeyCache(fastDimensionsKey), nowMs, true);
-    ours.push((Number(process.hrtime.bigint() - started) - apart.checkpoint - apart.live) / events.length);
+    const elapsed = Number(process.hrtime.bigint() - started);
+    ours.push((elapsed - apart.checkpoint - apart.live) / events.length);
     checkpoint.push(apart.checkpoint / events.length);
     live.push(apart.live / events.length);
+    all.push(elapsed / events.length);
     started = process.hrtime.bigint();
     aggregateNaive(events, new Map(), new MemoryAdmittedValues());
     baseline.push(Number(process.hrtime.bigint() - started) / events.length);
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-  return { ours: median(ours), checkpoint: median(checkpoint), live: median(live), baseline: median(baseline) };
+  return { ours: median(ours), checkpoint: median(checkpoint), live: median(live), all: median(all), baseline: median(baseline) };
 }
 
 v8.setFlagsFromString('--expose-gc');
@@ -372,7 +375,7 @@ async function main(): Promise<void> {
   console.log('governance + key + pane update + HLL add (the shard\'s collectBatch + applyBatch), ns/event (median), against the straightforward version in the same run; target <= 500 (seed dims):');
   for (const r of shapes) {
     console.log(`  ${r.shape.padEnd(7)} ${r.ours.toFixed(0).padStart(6)}   baseline ${r.baseline.toFixed(0).padStart(6)}   ${(r.baseline / r.ours).toFixed(2)}x faster` +
-      `   (+ ${r.checkpoint.toFixed(0)} serializing sketches at checkpoints, + ${r.live.toFixed(1)} building live partials at ${LIVE_TICK_MS} ms pushes)`);
+      `   (+ ${r.checkpoint.toFixed(0)} serializing sketches at checkpoints, + ${r.live.toFixed(1)} building live partials at ${LIVE_TICK_MS} ms pushes; all of it ${r.all.toFixed(0)})`);
   }
 
   // 2. Five minutes at 10,000 events/s in one shard.
@@ -405,6 +408,7 @@ async function main(): Promise<void> {
     checkpoint_ns_per_event: Math.round(seedNs.checkpoint),
     live_partials_ns_per_event: Math.round(seedNs.live * 10) / 10,
     live_tick_ms: LIVE_TICK_MS,
+    all_in_memory_ns_per_event: Math.round(seedNs.all),
     ns_per_event_wide_dims: Math.round(nsPerEventWide),
     baseline_ns_per_event_wide_dims: Math.round(wideNs.baseline),
     ns_per_event_narrow_dims: Math.round(nsPerEventNarrow),

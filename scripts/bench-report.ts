@@ -159,6 +159,7 @@ export const KNOWN_BENCHES: readonly BenchSpec[] = [
       },
       { figure: 'checkpoint sketch serialization (amortized)', value: 'checkpoint_ns_per_event', unit: 'ns/event' },
       { figure: 'live partials built at the live pushes (one per changed group per tick, amortized)', value: 'live_partials_ns_per_event', unit: 'ns/event' },
+      { figure: "all of the shard's in-memory work per event (the path above, checkpoint serialization, live partials)", value: 'all_in_memory_ns_per_event', unit: 'ns/event' },
       {
         figure: "the shard's in-memory path, wide dimensions",
         value: 'ns_per_event_wide_dims',
