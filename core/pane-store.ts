@@ -161,7 +161,9 @@ export const NO_STORED_PANES: StoredPanes = { hasAnyRow: () => false, load: () =
  * (and no boxed double) per row, and an event touches one stretch of memory.
  * The first eight (one cache line) are all a human event without a value
  * reads or writes; the unsealed counts are derived (total - sealed), so an
- * event adds to one count, not two.
+ * event adds to one count, not two. A row's flags (rowState) and pane start
+ * (paneStarts) are in arrays of their own: applyBatch reads them for every
+ * row a batch touched, and they are small enough to stay in cache.
  */
 const BATCH = 0; // number of the batch that last touched the row (listed in `touched` once per batch)
 const B_EVENTS = 1; // human events of that batch: what the live view and the digest hear of (applyBatch zeroes it)
@@ -170,17 +172,15 @@ const USERS = 3; // 0 .. INLINE_USERS inline users (INLINE_0 ..), or HAS_SKETCH,
 const INLINE_0 = 4;
 const VALUE_SUM = 8;
 const U_VALUE_SUM = 9;
-const FLAGS = 10;
-const UNSEALED = 11;
-const PANE_START = 12;
-const LATE_EVENTS = 13;
-const BOT_EVENTS = 14;
-const BOT_VALUE_SUM = 15;
-const U_BOT_VALUE_SUM = 16;
+const LATE_EVENTS = 10;
+const BOT_EVENTS = 11;
+const BOT_VALUE_SUM = 12;
+const U_BOT_VALUE_SUM = 13;
 /** The counts as of the last seal (stored count - stored u_ count): u_events = EVENTS - SEALED_EVENTS, exactly (integers). */
-const SEALED_EVENTS = 17;
-const SEALED_BOT_EVENTS = 18;
-const SEALED_LATE_EVENTS = 19;
+const SEALED_EVENTS = 14;
+const SEALED_BOT_EVENTS = 15;
+const SEALED_LATE_EVENTS = 16;
+const ROW_FIELDS = 17;
 /** Three whole cache lines: a row's first line starts one. */
 const ROW_STRIDE = 24;
 
@@ -188,10 +188,14 @@ const ROW_STRIDE = 24;
 const STAGED_LATE = 1;
 const STAGED_BOT = 2;
 
-/** FLAGS: changed since the last checkpoint (listed in `dirty`). */
+/** rowState: changed since the last checkpoint (listed in `dirty`). */
 const DIRTY = 1;
-/** FLAGS: human events added since the live view last took the row's totals (listed in `live`). */
+/** rowState: human events added since the live view last took the row's totals (listed in `live`). */
 const LIVE = 2;
+/** rowState: the row has changes not yet sealed (the `unsealed` column). */
+const UNSEALED = 4;
+/** rowState: the row's users gained members since `users` was serialized (done once per checkpoint, not per call). */
+const USERS_CHANGED = 8;
 
 /**
  * Users a row keeps among its numbers (sparse entries, hll.ts sparseEntry)
@@ -290,8 +294,9 @@ export class PaneCache {
   private readonly maxGroups: number;
   private readonly stored: StoredPanes;
   private nums = new Float64Array(1024 * ROW_STRIDE);
-  /** 1 where a row's users gained members since `users` was serialized (done once per checkpoint, not per call: dirtyRows). Apart from the row's numbers, whose first cache line is all an event touches. */
-  private usersChanged = new Uint8Array(1024);
+  /** Per row, DIRTY | LIVE | UNSEALED | USERS_CHANGED. */
+  private rowState = new Uint8Array(1024);
+  private paneStarts = new Float64Array(1024);
   /** Rows in use or free: 0 .. rowCount - 1. */
   private rowCount = 0;
   private readonly free: number[] = [];
@@ -452,7 +457,7 @@ export class PaneCache {
       }
       hashOut[0] = hashes[2 * i] ?? 0;
       hashOut[1] = hashes[2 * i + 1] ?? 0;
-      if (this.addUser(row)) this.usersChanged[row] = 1;
+      if (this.addUser(row)) this.rowState[row] = (this.rowState[row] ?? 0) | USERS_CHANGED;
     }
     users.fill('', 0, count);
     this.stagedCount = 0;
@@ -517,27 +522,25 @@ export class PaneCache {
     let earliestCloseMs = Infinity;
     let closesStart = Number.NaN;
     const nums = this.nums;
+    const rowState = this.rowState;
     const touched = this.touched.items;
     for (let i = 0; i < this.touched.length; i++) {
       const row = touched[i] ?? 0;
       const b = row * ROW_STRIDE;
-      if (nums[b + UNSEALED] !== 1) {
-        newlyUnsealed++;
-        nums[b + UNSEALED] = 1;
-      }
+      const state = rowState[row] ?? 0;
+      if ((state & UNSEALED) === 0) newlyUnsealed++;
+      if ((state & DIRTY) === 0) this.dirty.push(row);
       const events = nums[b + B_EVENTS] ?? 0;
-      const flags = nums[b + FLAGS] ?? 0;
-      if ((flags & DIRTY) === 0) this.dirty.push(row);
       // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
       if (events > 0) {
         nums[b + B_EVENTS] = 0;
         liveGroups++;
-        if ((flags & LIVE) === 0) this.live.push(row);
-        nums[b + FLAGS] = flags | DIRTY | LIVE;
+        if ((state & LIVE) === 0) this.live.push(row);
+        rowState[row] = state | UNSEALED | DIRTY | LIVE;
       } else {
-        nums[b + FLAGS] = flags | DIRTY;
+        rowState[row] = state | UNSEALED | DIRTY;
       }
-      const paneStart = nums[b + PANE_START] ?? 0;
+      const paneStart = this.paneStarts[row] ?? 0;
       if (paneStart !== closesStart) {
         closesStart = paneStart;
         earliestCloseMs = Math.min(earliestCloseMs, closeTimeOf(paneStart, this.timing));
@@ -582,11 +585,11 @@ export class PaneCache {
     for (let i = 0; i < this.live.length; i++) {
       const row = live[i] ?? 0;
       const b = row * ROW_STRIDE;
-      const flags = nums[b + FLAGS] ?? 0;
+      const state = this.rowState[row] ?? 0;
       // A row dropped (its partial is among `dropped`) or listed twice after reuse.
-      if ((flags & LIVE) === 0) continue;
-      nums[b + FLAGS] = flags & ~LIVE;
-      windowStarts[length] = nums[b + PANE_START] ?? 0;
+      if ((state & LIVE) === 0) continue;
+      this.rowState[row] = state & ~LIVE;
+      windowStarts[length] = this.paneStarts[row] ?? 0;
       eventTypes[length] = this.eventTypes[row] ?? '';
       dimsKeys[length] = this.dimsKeys[row] ?? '';
       events[length] = nums[b + EVENTS] ?? 0;
@@ -605,7 +608,7 @@ export class PaneCache {
   private partialOf(row: number): PartialAggregate {
     const b = row * ROW_STRIDE;
     return {
-      windowStart: this.nums[b + PANE_START] ?? 0,
+      windowStart: this.paneStarts[row] ?? 0,
       eventType: this.eventTypes[row] ?? '',
       dimsKey: this.dimsKeys[row] ?? '',
       events: this.nums[b + EVENTS] ?? 0,
@@ -637,7 +640,7 @@ export class PaneCache {
       const row = dirty[i] ?? 0;
       this.serializeChangedUsers(row);
       const b = row * ROW_STRIDE;
-      values[0] = nums[b + PANE_START] ?? 0;
+      values[0] = this.paneStarts[row] ?? 0;
       values[1] = this.eventTypes[row] ?? '';
       values[2] = this.dimsKeys[row] ?? '';
       values[3] = nums[b + EVENTS] ?? 0;
@@ -651,18 +654,19 @@ export class PaneCache {
       values[11] = (nums[b + BOT_EVENTS] ?? 0) - (nums[b + SEALED_BOT_EVENTS] ?? 0);
       values[12] = nums[b + U_BOT_VALUE_SUM] ?? 0;
       values[13] = (nums[b + LATE_EVENTS] ?? 0) - (nums[b + SEALED_LATE_EVENTS] ?? 0);
-      values[14] = nums[b + UNSEALED] ?? 0;
+      values[14] = ((this.rowState[row] ?? 0) & UNSEALED) === 0 ? 0 : 1;
       visit(values);
     }
   }
 
   /** Serializes a row's users if they changed since they last were (the `users` column). */
   private serializeChangedUsers(row: number): void {
-    if (this.usersChanged[row] !== 1) return;
+    const state = this.rowState[row] ?? 0;
+    if ((state & USERS_CHANGED) === 0) return;
     const bytes = this.serializeUsers(row);
     // The serialized bytes own their whole buffer: it is the column value, no copy.
     if (bytes !== null) this.users[row] = bytes.buffer;
-    this.usersChanged[row] = 0;
+    this.rowState[row] = state & ~USERS_CHANGED;
   }
 
   /** The dirty rows as they are in memory (users as last serialized): the truth for them until the checkpoint. */
@@ -672,11 +676,11 @@ export class PaneCache {
 
   /** After the checkpoint that wrote dirtyRows() committed. */
   markClean(): void {
-    const nums = this.nums;
+    const rowState = this.rowState;
     const dirty = this.dirty.items;
     for (let i = 0; i < this.dirty.length; i++) {
-      const flagsAt = (dirty[i] ?? 0) * ROW_STRIDE + FLAGS;
-      nums[flagsAt] = (nums[flagsAt] ?? 0) & ~DIRTY;
+      const row = dirty[i] ?? 0;
+      rowState[row] = (rowState[row] ?? 0) & ~DIRTY;
     }
     this.dirty.clear();
   }
@@ -826,9 +830,12 @@ export class PaneCache {
         const nums = new Float64Array(this.nums.length * 2);
         nums.set(this.nums);
         this.nums = nums;
-        const usersChanged = new Uint8Array(nums.length / ROW_STRIDE);
-        usersChanged.set(this.usersChanged);
-        this.usersChanged = usersChanged;
+        const rowState = new Uint8Array(nums.length / ROW_STRIDE);
+        rowState.set(this.rowState);
+        this.rowState = rowState;
+        const paneStarts = new Float64Array(nums.length / ROW_STRIDE);
+        paneStarts.set(this.paneStarts);
+        this.paneStarts = paneStarts;
       }
     }
     if (row >= this.eventTypes.length) {
@@ -845,9 +852,9 @@ export class PaneCache {
     }
     const nums = this.nums;
     const b = row * ROW_STRIDE;
-    nums.fill(0, b, b + ROW_STRIDE);
-    this.usersChanged[row] = 0;
-    nums[b + PANE_START] = paneStart;
+    nums.fill(0, b, b + ROW_FIELDS);
+    this.rowState[row] = 0;
+    this.paneStarts[row] = paneStart;
     if (stored !== undefined) {
       nums[b + EVENTS] = stored.events;
       nums[b + VALUE_SUM] = stored.value_sum;
@@ -859,7 +866,7 @@ export class PaneCache {
       nums[b + SEALED_BOT_EVENTS] = stored.bot_events - stored.u_bot_events;
       nums[b + U_BOT_VALUE_SUM] = stored.u_bot_value_sum;
       nums[b + SEALED_LATE_EVENTS] = stored.late_events - stored.u_late_events;
-      nums[b + UNSEALED] = stored.unsealed;
+      if (stored.unsealed === 1) this.rowState[row] = UNSEALED;
       this.users[row] = stored.users;
       if (stored.users !== null) nums[b + USERS] = HAS_STORED_SKETCH;
     }
@@ -1026,7 +1033,7 @@ export class PaneCache {
     const nums = this.nums;
     const b = row * ROW_STRIDE;
     return {
-      pane_start: nums[b + PANE_START] ?? 0,
+      pane_start: this.paneStarts[row] ?? 0,
       event_type: this.eventTypes[row] ?? '',
       dims_key: this.dimsKeys[row] ?? '',
       events: nums[b + EVENTS] ?? 0,
@@ -1040,7 +1047,7 @@ export class PaneCache {
       u_bot_events: (nums[b + BOT_EVENTS] ?? 0) - (nums[b + SEALED_BOT_EVENTS] ?? 0),
       u_bot_value_sum: nums[b + U_BOT_VALUE_SUM] ?? 0,
       u_late_events: (nums[b + LATE_EVENTS] ?? 0) - (nums[b + SEALED_LATE_EVENTS] ?? 0),
-      unsealed: nums[b + UNSEALED] ?? 0,
+      unsealed: ((this.rowState[row] ?? 0) & UNSEALED) === 0 ? 0 : 1,
     };
   }
 
@@ -1049,10 +1056,10 @@ export class PaneCache {
     if (start === undefined) return;
     for (const row of start.rows) {
       const b = row * ROW_STRIDE;
-      const flags = this.nums[b + FLAGS] ?? 0;
-      if ((flags & LIVE) !== 0) {
+      const state = this.rowState[row] ?? 0;
+      if ((state & LIVE) !== 0) {
         this.droppedLive.push(this.partialOf(row));
-        this.nums[b + FLAGS] = flags & ~LIVE;
+        this.rowState[row] = state & ~LIVE;
       }
       if (this.nums[b + USERS] === HAS_POOL) this.freeBlock(this.nums[b + POOL_OFFSET] ?? 0, this.nums[b + POOL_SLOTS] ?? 0);
       // Free the row's strings and sketch for the collector; the numbers are reset on reuse.
