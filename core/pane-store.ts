@@ -160,29 +160,28 @@ export const NO_STORED_PANES: StoredPanes = { hasAnyRow: () => false, load: () =
  * A cached row's numbers, ROW_STRIDE per row in one Float64Array: no object
  * (and no boxed double) per row, and an event touches one stretch of memory.
  * The first eight (one cache line) are all a human event without a value
- * reads or writes; the unsealed counts are derived (total - sealed), so an
- * event adds to one count, not two. A row's flags (rowState) and pane start
- * (paneStarts) are in arrays of their own: applyBatch reads them for every
- * row a batch touched, and they are small enough to stay in cache.
+ * reads or writes (one with a value adds to U_VALUE_SUM too); the unsealed
+ * counts are derived (total - sealed), so an event adds to one count, not
+ * two. A row's flags (rowState) and pane start (paneStarts) are in arrays of
+ * their own: applyBatch reads them for every row a batch touched, and they
+ * are small enough to stay in cache.
  */
 const BATCH = 0; // number of the batch that last touched the row (listed in `touched` once per batch)
-const B_EVENTS = 1; // human events of that batch: what the live view and the digest hear of (applyBatch zeroes it)
-const EVENTS = 2;
+const EVENTS = 1;
+const VALUE_SUM = 2;
 const USERS = 3; // 0 .. INLINE_USERS inline users (INLINE_0 ..), or HAS_SKETCH, HAS_STORED_SKETCH, HAS_POOL
 const INLINE_0 = 4;
-const VALUE_SUM = 8;
-const U_VALUE_SUM = 9;
-const LATE_EVENTS = 10;
-const BOT_EVENTS = 11;
-const BOT_VALUE_SUM = 12;
-const U_BOT_VALUE_SUM = 13;
+const U_VALUE_SUM = 8;
+const LATE_EVENTS = 9;
+const BOT_EVENTS = 10;
+const BOT_VALUE_SUM = 11;
+const U_BOT_VALUE_SUM = 12;
 /** The counts as of the last seal (stored count - stored u_ count): u_events = EVENTS - SEALED_EVENTS, exactly (integers). */
-const SEALED_EVENTS = 14;
-const SEALED_BOT_EVENTS = 15;
-const SEALED_LATE_EVENTS = 16;
-const ROW_FIELDS = 17;
-/** Three whole cache lines: a row's first line starts one. */
-const ROW_STRIDE = 24;
+const SEALED_EVENTS = 13;
+const SEALED_BOT_EVENTS = 14;
+const SEALED_LATE_EVENTS = 15;
+/** Two whole cache lines: a row's first line starts one. */
+const ROW_STRIDE = 16;
 
 /** stagedFlags: the event was late, a bot. */
 const STAGED_LATE = 1;
@@ -196,6 +195,8 @@ const LIVE = 2;
 const UNSEALED = 4;
 /** rowState: the row's users gained members since `users` was serialized (done once per checkpoint, not per call). */
 const USERS_CHANGED = 8;
+/** rowState: the open batch added humans to the row (what the live view hears of; applyBatch clears it). */
+const HUMANS_ADDED = 16;
 
 /**
  * Users a row keeps among its numbers (sparse entries, hll.ts sparseEntry)
@@ -339,6 +340,9 @@ export class PaneCache {
   private batchOpen = false;
   private batchNumber = 0;
   private readonly touched = new Int32List();
+  /** The open batch's human events per pane start, and those staged since the current pane was entered. */
+  private addedByPane: Array<{ paneStart: number; events: number }> = [];
+  private paneHumans = 0;
   private timing: PaneTiming = { paneMs: 1, windowMs: 1, allowedLatenessMs: 0 };
   private closedThroughMs = 0;
   /** The previous event's pane, [paneStartMs, paneEndMs): most events of a batch share it, so no pane arithmetic for them. */
@@ -372,6 +376,8 @@ export class PaneCache {
     this.closedThroughMs = closedThrough(nowMs, timing);
     this.paneStartMs = Number.NaN;
     this.paneEndMs = Number.NaN;
+    this.paneHumans = 0;
+    this.addedByPane = [];
     this.forgetLast();
   }
 
@@ -401,6 +407,7 @@ export class PaneCache {
     this.stagedValues[at] = value;
     this.stagedFlags[at] = (late ? STAGED_LATE : 0) | (bot ? STAGED_BOT : 0);
     this.stagedUsers[at] = bot ? '' : userKey;
+    if (!bot) this.paneHumans++;
     return late;
   }
 
@@ -432,7 +439,6 @@ export class PaneCache {
       const flag = flags[i] ?? 0;
       const base = row * ROW_STRIDE;
       if (nums[base + BATCH] !== batch) {
-        // B_EVENTS is zero here (applyBatch zeroes it).
         nums[base + BATCH] = batch;
         this.touched.push(row);
       }
@@ -449,7 +455,6 @@ export class PaneCache {
           continue;
         }
       }
-      nums[base + B_EVENTS] = (nums[base + B_EVENTS] ?? 0) + 1;
       nums[base + EVENTS] = (nums[base + EVENTS] ?? 0) + 1;
       if (value !== 0) {
         nums[base + VALUE_SUM] = (nums[base + VALUE_SUM] ?? 0) + value;
@@ -457,7 +462,7 @@ export class PaneCache {
       }
       hashOut[0] = hashes[2 * i] ?? 0;
       hashOut[1] = hashes[2 * i + 1] ?? 0;
-      if (this.addUser(row)) this.rowState[row] = (this.rowState[row] ?? 0) | USERS_CHANGED;
+      this.rowState[row] = (this.rowState[row] ?? 0) | (this.addUser(row) ? HUMANS_ADDED | USERS_CHANGED : HUMANS_ADDED);
     }
     users.fill('', 0, count);
     this.stagedCount = 0;
@@ -513,30 +518,25 @@ export class PaneCache {
    */
   applyBatch(): AppliedBatch {
     this.countStaged();
-    const addedByPane: Array<{ paneStart: number; events: number }> = [];
-    // The human events added to the pane start `addedStart` by the rows since it began (a batch's rows run by pane start).
-    let addedStart = Number.NaN;
-    let addedEvents = 0;
+    this.endPaneRun();
+    const addedByPane = this.addedByPane;
+    this.addedByPane = [];
     let liveGroups = 0;
     let newlyUnsealed = 0;
     let earliestCloseMs = Infinity;
     let closesStart = Number.NaN;
-    const nums = this.nums;
     const rowState = this.rowState;
     const touched = this.touched.items;
     for (let i = 0; i < this.touched.length; i++) {
       const row = touched[i] ?? 0;
-      const b = row * ROW_STRIDE;
       const state = rowState[row] ?? 0;
       if ((state & UNSEALED) === 0) newlyUnsealed++;
       if ((state & DIRTY) === 0) this.dirty.push(row);
-      const events = nums[b + B_EVENTS] ?? 0;
       // Live totals are human metrics: a bot-only change moves nothing a viewer sees.
-      if (events > 0) {
-        nums[b + B_EVENTS] = 0;
+      if ((state & HUMANS_ADDED) !== 0) {
         liveGroups++;
         if ((state & LIVE) === 0) this.live.push(row);
-        rowState[row] = state | UNSEALED | DIRTY | LIVE;
+        rowState[row] = (state & ~HUMANS_ADDED) | UNSEALED | DIRTY | LIVE;
       } else {
         rowState[row] = state | UNSEALED | DIRTY;
       }
@@ -545,20 +545,18 @@ export class PaneCache {
         closesStart = paneStart;
         earliestCloseMs = Math.min(earliestCloseMs, closeTimeOf(paneStart, this.timing));
       }
-      if (events > 0) {
-        if (paneStart !== addedStart) {
-          addTo(addedByPane, addedStart, addedEvents);
-          addedStart = paneStart;
-          addedEvents = 0;
-        }
-        addedEvents += events;
-      }
     }
-    addTo(addedByPane, addedStart, addedEvents);
     this.touched.clear();
     this.batchOpen = false;
     return { liveGroups, addedByPane, newlyUnsealed, earliestCloseMs: earliestCloseMs === Infinity ? null : earliestCloseMs };
   }
+
+  /** Adds the human events staged since the event's pane was entered to the batch's count for that pane start. */
+  private endPaneRun(): void {
+    if (this.paneHumans > 0) addTo(this.addedByPane, this.paneStartMs, this.paneHumans);
+    this.paneHumans = 0;
+  }
+
 
   /**
    * The running human totals of every group whose humans changed since the
@@ -747,6 +745,7 @@ export class PaneCache {
   }
 
   private enterPane(timestampMs: number): void {
+    this.endPaneRun();
     const { paneMs, windowMs } = this.timing;
     const paneStart = windowStartOf(timestampMs, paneMs);
     this.paneStartMs = paneStart;
@@ -852,7 +851,7 @@ export class PaneCache {
     }
     const nums = this.nums;
     const b = row * ROW_STRIDE;
-    nums.fill(0, b, b + ROW_FIELDS);
+    nums.fill(0, b, b + ROW_STRIDE);
     this.rowState[row] = 0;
     this.paneStarts[row] = paneStart;
     if (stored !== undefined) {
