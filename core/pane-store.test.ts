@@ -115,7 +115,7 @@ describe('PaneCache batches', () => {
     expect(row(panes)).toMatchObject({ events: 4, value_sum: 0.1 + 0.2 + 0.2, u_events: 4, u_value_sum: 0.1 + 0.2 + 0.2 });
   });
 
-  it('builds a changed group\'s live totals once per take however many batches changed it, keeps those of dropped groups, forgets them on clear', () => {
+  it('builds a changed group\'s live totals once per take however many batches changed it, and keeps those of dropped groups', () => {
     const panes = new PaneCache(1000);
     batch(panes, [event()]);
     batch(panes, [event({ userKey: 'u2', value: 2 }), event({ dimsKey: 'country=US' })]);
@@ -154,7 +154,37 @@ describe('PaneCache batches', () => {
 
     batch(panes, [event({ timestampMs: T0 + 46_000 })]);
     panes.clear();
+    // Its key is kept, but this cache has no storage and nothing reloaded the row: nothing to send.
+    expect(partialsOf(panes.takeLivePartials())).toEqual([]);
     expect(panes.liveCount).toBe(0);
+  });
+
+  it('keeps what the live view was waiting for across a clear: dropped groups as dropped, live ones as reloaded (a rolled-back batch left out)', () => {
+    const store = new Map<string, PaneRecord>();
+    const stored: StoredPanes = {
+      hasAnyRow: (paneStart) => [...store.values()].some((record) => record.pane_start === paneStart),
+      load: (paneStart, eventType, dimsKey) => store.get(`${paneStart}|${eventType}|${dimsKey}`),
+    };
+    const checkpoint = (panes: PaneCache): void => {
+      for (const record of panes.dirtyRows()) store.set(`${record.pane_start}|${record.event_type}|${record.dims_key}`, record);
+      panes.markClean();
+    };
+    const panes = new PaneCache(1000, stored);
+    batch(panes, [event({ timestampMs: T0 + 1_000, dimsKey: 'country=FR' })]);
+    checkpoint(panes);
+    panes.dropBefore(T0 + 10_000);
+    batch(panes, [event({ timestampMs: T0 + 11_000 }), event({ timestampMs: T0 + 12_000, dimsKey: 'country=US', value: 4 })]);
+    checkpoint(panes);
+    // A batch whose transaction then rolls back: memory is cleared and rebuilt from storage.
+    batch(panes, [event({ timestampMs: T0 + 13_000, userKey: 'u9', value: 100 })]);
+    panes.clear();
+    // The replay of the log reloads one of the groups and counts into it (committed, as the log holds only committed calls).
+    batch(panes, [event({ timestampMs: T0 + 14_000, dimsKey: 'country=US', value: 1 })]);
+    expect(partialsOf(panes.takeLivePartials())).toEqual([
+      { windowStart: T0, eventType: 'click', dimsKey: 'country=FR', events: 1, valueSum: 1 },
+      { windowStart: T0 + 10_000, eventType: 'click', dimsKey: 'country=DE', events: 1, valueSum: 1 },
+      { windowStart: T0 + 10_000, eventType: 'click', dimsKey: 'country=US', events: 2, valueSum: 5 },
+    ]);
     expect(partialsOf(panes.takeLivePartials())).toEqual([]);
   });
 

@@ -311,6 +311,8 @@ export class PaneCache {
   /** Rows marked LIVE (maybe listed twice: see takeLivePartials), and the partials of live rows dropped from the cache. */
   private readonly live = new Int32List();
   private droppedLive: PartialAggregate[] = [];
+  /** Groups that were waiting for the live view when the cache was cleared: their totals are taken from the rows as reloaded. */
+  private liveAfterClear: Array<{ paneStart: number; eventType: string; dimsKey: string }> = [];
   private groups = 0;
   /** forEachDirtyRow's one array of bind values. */
   private readonly bindValues: PaneBindValue[] = new Array<PaneBindValue>(15).fill(null);
@@ -565,6 +567,7 @@ export class PaneCache {
    * dropped from the cache meanwhile are included, as they were when dropped.
    */
   takeLivePartials(): PartialColumns {
+    this.relistAfterClear();
     const dropped = this.droppedLive;
     this.droppedLive = [];
     const columns = columnsFor(this.live.length + dropped.length);
@@ -598,9 +601,33 @@ export class PaneCache {
     return trimmedColumns(columns, length);
   }
 
+  /** The groups live when the cache was cleared, from their rows as they are now: cached ones are listed live again, others read from storage. */
+  private relistAfterClear(): void {
+    if (this.liveAfterClear.length === 0) return;
+    const keys = this.liveAfterClear;
+    this.liveAfterClear = [];
+    for (const { paneStart, eventType, dimsKey } of keys) {
+      const start = this.starts.get(paneStart);
+      const rows = start === undefined ? undefined : typeRowsIn(start, eventType);
+      const row = rows === undefined ? undefined : byDimsOf(rows, this.dimsKeys).get(dimsKey);
+      if (row !== undefined) {
+        const state = this.rowState[row] ?? 0;
+        if ((state & LIVE) === 0) {
+          this.rowState[row] = state | LIVE;
+          this.live.push(row);
+        }
+        continue;
+      }
+      const stored = this.stored.load(paneStart, eventType, dimsKey);
+      if (stored !== undefined && stored.events > 0) {
+        this.droppedLive.push({ windowStart: paneStart, eventType, dimsKey, events: stored.events, valueSum: stored.value_sum });
+      }
+    }
+  }
+
   /** Live partials waiting for takeLivePartials (an upper bound: a row may be listed twice). */
   get liveCount(): number {
-    return this.live.length + this.droppedLive.length;
+    return this.live.length + this.droppedLive.length + this.liveAfterClear.length;
   }
 
   private partialOf(row: number): PartialAggregate {
@@ -717,8 +744,21 @@ export class PaneCache {
     for (const paneStart of [...this.starts.keys()]) if (paneStart < cutoff) this.drop(paneStart);
   }
 
-  /** Forgets everything, dirty rows and an open batch included: only for a reload from storage. */
+  /**
+   * Forgets everything, dirty rows and an open batch included: only for a
+   * reload from storage. What the live view was waiting for is kept: the
+   * partials of dropped groups (dropped rows were clean, so those totals were
+   * committed) and the keys of live rows, whose totals may include the
+   * rolled-back batch: takeLivePartials reads them as reloaded.
+   */
   clear(): void {
+    const live = this.live.items;
+    for (let i = 0; i < this.live.length; i++) {
+      const row = live[i] ?? 0;
+      if (((this.rowState[row] ?? 0) & LIVE) === 0) continue;
+      this.rowState[row] = (this.rowState[row] ?? 0) & ~LIVE;
+      this.liveAfterClear.push({ paneStart: this.paneStarts[row] ?? 0, eventType: this.eventTypes[row] ?? '', dimsKey: this.dimsKeys[row] ?? '' });
+    }
     this.starts.clear();
     this.rowCount = 0;
     this.free.length = 0;
@@ -730,7 +770,6 @@ export class PaneCache {
     this.dirty.clear();
     this.touched.clear();
     this.live.clear();
-    this.droppedLive = [];
     this.stagedCount = 0;
     this.stagedUsers.length = 0;
     this.stagedTypeRows.length = 0;

@@ -45,6 +45,13 @@ describe('PushCoalescer', () => {
     expect(sent[1]).toEqual([group('click', 5), group('view', 2)]);
   });
 
+  it('retries a group a failed push carried twice with its newest (largest) total', () => {
+    pushes.add('p', 0, [group('view', 1)]);
+    pushes.retry('p', 0, [group('click', 10), group('click', 11), group('click', 3)]);
+    vi.advanceTimersByTime(250);
+    expect(sent[1]).toEqual([group('click', 11)]);
+  });
+
   it('ignores a retry for another (project, shard) than the one it pushes for', () => {
     pushes.add('p', 0, [group('click', 1)]);
     pushes.retry('q', 3, [group('click', 9)]);

@@ -70,8 +70,10 @@ export class PushCoalescer {
     if (this.target !== null && (this.target.projectId !== projectId || this.target.shard !== shard)) return;
     this.target = { projectId, shard };
     for (const group of groups) {
+      // More events is newer (counts only grow): a push may carry a group twice (dropped from the cache, then reloaded).
       const key = groupKey(group);
-      if (!this.pending.has(key)) this.pending.set(key, group);
+      const waiting = this.pending.get(key);
+      if (waiting === undefined || waiting.events < group.events) this.pending.set(key, group);
     }
     // Fresh totals of these groups, if any, win at the push (they are built then).
     this.schedule();
@@ -100,7 +102,8 @@ export class PushCoalescer {
     if (this.pending.size > 0) {
       // The fresh totals are the newest of their groups: a handed-over one they also carry stays behind.
       for (let i = 0; i < columnsLength(columns); i++) {
-        this.pending.delete(paneGroupKey(columns.windowStarts[i] ?? 0, columns.eventTypes[i] ?? '', columns.dimsKeys[i] ?? ''));
+        const key = paneGroupKey(columns.windowStarts[i] ?? 0, columns.eventTypes[i] ?? '', columns.dimsKeys[i] ?? '');
+        if ((this.pending.get(key)?.events ?? Infinity) <= (columns.events[i] ?? 0)) this.pending.delete(key);
       }
       groups = [...this.pending.values()];
       this.pending.clear();

@@ -235,9 +235,14 @@ export class ShardAggregator extends DurableObject<Env> {
         return this.apply(parsed.events, tooOld, policy.policy, now);
       });
     } catch (error) {
-      // The reload forgets which groups were waiting for a push; their committed totals go out again.
       this.load(now);
-      this.announce();
+      // The groups that were waiting for a push go out from their totals as reloaded (PaneCache.clear keeps which they were).
+      // The live view is an observer: a failure here must not hide why the call failed.
+      try {
+        this.pushes.changed(request.projectId, request.shard);
+      } catch (pushError) {
+        console.warn('ShardAggregator live push after a failed call:', pushError instanceof Error ? pushError.message : pushError);
+      }
       throw error;
     }
     // Committed: the live push goes now, before anything below that could throw (a client's retry would be a duplicate, and push nothing).
