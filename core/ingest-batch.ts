@@ -34,7 +34,7 @@ export interface CollectOptions {
   keys: GovernedKeyCache;
   /** Records the id; false when it was already seen within the horizon. */
   markSeen: (eventId: string) => boolean;
-  /** The pane rows: each event counts into its row's batch delta here (PaneCache.add). */
+  /** The pane rows: each event is staged for its row here (PaneCache.add) and counted at applyBatch. */
   panes: PaneCache;
 }
 

@@ -385,9 +385,9 @@ export class PaneCache {
 
   /**
    * Stages one accepted event for its row (positional: no object per
-   * event). The row is found (or started) now; the counting
-   * waits for applyBatch, which runs it for the whole batch in short passes
-   * (hash the users, then add to the rows): a pass small enough that the
+   * event). Finding the row and counting wait for applyBatch, which runs
+   * them for the whole batch in short passes (find the rows, hash the users,
+   * then add to the rows): a pass small enough that the
    * processor has several events' cache misses in flight at once, where one
    * long per-event path waits for each in turn. Human users go into the
    * row's users (a union, so the order of adds changes nothing). Returns

@@ -287,7 +287,7 @@ export class ShardAggregator extends DurableObject<Env> {
       panes: this.panes,
     });
     this.pending.addSeen(added, now);
-    // Each group's delta into its cached row, which stays dirty until the next checkpoint.
+    // The batch's events into their cached rows, which stay dirty until the next checkpoint.
     const written = this.panes.applyBatch();
     const digest = this.digest;
     if (digest !== null) for (const { paneStart, events } of written.addedByPane) digest.add(paneStart, events);
