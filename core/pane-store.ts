@@ -5,7 +5,7 @@
  * next flush sends) and the pane's user sketch. Batches add to cached rows
  * (PaneCache); a checkpoint writes the changed ones.
  */
-import { columnsFor, trimmedColumns } from './partial-columns.ts';
+import { columnsFor, putGroup, trimmedColumns } from './partial-columns.ts';
 import { grownInt32, Int32List } from './typed-arrays.ts';
 import { HyperLogLog, sparseEntry, sparseLimitFor } from './hll.ts';
 import { hash64Into } from './hash64.ts';
@@ -295,7 +295,7 @@ export class PaneCache {
   private readonly maxGroups: number;
   private readonly stored: StoredPanes;
   private nums = new Float64Array(1024 * ROW_STRIDE);
-  /** Per row, DIRTY | LIVE | UNSEALED | USERS_CHANGED. */
+  /** Per row, DIRTY | LIVE | UNSEALED | USERS_CHANGED | HUMANS_ADDED. */
   private rowState = new Uint8Array(1024);
   private paneStarts = new Float64Array(1024);
   /** Rows in use or free: 0 .. rowCount - 1. */
@@ -316,8 +316,8 @@ export class PaneCache {
   private groups = 0;
   /** forEachDirtyRow's one array of bind values. */
   private readonly bindValues: PaneBindValue[] = new Array<PaneBindValue>(15).fill(null);
-  /** serializeUsers' entries, sorted in place: a pooled row has at most POOLED_ENTRIES_MAX. */
-  private readonly serializeScratch = new Uint32Array(POOLED_ENTRIES_MAX);
+  /** A row's sparse entries for serializing (sorted in place) or for its dense sketch: a pooled row has at most POOLED_ENTRIES_MAX. */
+  private readonly entriesScratch = new Uint32Array(POOLED_ENTRIES_MAX);
   /** Blocks of sparse user entries of HAS_POOL rows (0: an empty slot), bump-allocated, freed blocks reused by size. */
   private pool = new Uint32Array(INITIAL_POOL_SLOTS);
   private poolTop = 0;
@@ -559,7 +559,6 @@ export class PaneCache {
     this.paneHumans = 0;
   }
 
-
   /**
    * The running human totals of every group whose humans changed since the
    * last call (once per group, however many batches changed it): what the
@@ -571,16 +570,8 @@ export class PaneCache {
     const dropped = this.droppedLive;
     this.droppedLive = [];
     const columns = columnsFor(this.live.length + dropped.length);
-    const { windowStarts, eventTypes, dimsKeys, events, valueSums } = columns;
     let length = 0;
-    for (const partial of dropped) {
-      windowStarts[length] = partial.windowStart;
-      eventTypes[length] = partial.eventType;
-      dimsKeys[length] = partial.dimsKey;
-      events[length] = partial.events;
-      valueSums[length] = partial.valueSum;
-      length++;
-    }
+    for (const { windowStart, eventType, dimsKey, events, valueSum } of dropped) putGroup(columns, length++, windowStart, eventType, dimsKey, events, valueSum);
     const nums = this.nums;
     const live = this.live.items;
     for (let i = 0; i < this.live.length; i++) {
@@ -590,12 +581,7 @@ export class PaneCache {
       // A row dropped (its partial is among `dropped`) or listed twice after reuse.
       if ((state & LIVE) === 0) continue;
       this.rowState[row] = state & ~LIVE;
-      windowStarts[length] = this.paneStarts[row] ?? 0;
-      eventTypes[length] = this.eventTypes[row] ?? '';
-      dimsKeys[length] = this.dimsKeys[row] ?? '';
-      events[length] = nums[b + EVENTS] ?? 0;
-      valueSums[length] = nums[b + VALUE_SUM] ?? 0;
-      length++;
+      putGroup(columns, length++, this.paneStarts[row] ?? 0, this.eventTypes[row] ?? '', this.dimsKeys[row] ?? '', nums[b + EVENTS] ?? 0, nums[b + VALUE_SUM] ?? 0);
     }
     this.live.clear();
     return trimmedColumns(columns, length);
@@ -983,7 +969,7 @@ export class PaneCache {
     }
     const entries = (nums[b + POOL_ENTRIES] ?? 0) + 1;
     if (entries > POOLED_ENTRIES_MAX) {
-      const sketch = HyperLogLog.fromSparseEntries(this.pooledEntries(b), USER_SKETCH_PRECISION);
+      const sketch = HyperLogLog.fromSparseEntries(this.entriesScratch.subarray(0, this.entriesIntoScratch(b)), USER_SKETCH_PRECISION);
       this.freeBlock(offset, slots);
       this.sketches[row] = sketch;
       nums[b + USERS] = HAS_SKETCH;
@@ -1010,17 +996,23 @@ export class PaneCache {
   }
 
   /** A HAS_POOL row's entries, in block order. */
-  private pooledEntries(b: number): Uint32Array {
+  /** A row's sparse user entries (pooled, in block order, or inline) copied into entriesScratch; returns how many. */
+  private entriesIntoScratch(b: number): number {
     const nums = this.nums;
-    const offset = nums[b + POOL_OFFSET] ?? 0;
-    const slots = nums[b + POOL_SLOTS] ?? 0;
-    const out = new Uint32Array(nums[b + POOL_ENTRIES] ?? 0);
-    let n = 0;
-    for (let i = offset; i < offset + slots; i++) {
-      const entry = this.pool[i] ?? 0;
-      if (entry !== 0) out[n++] = entry;
+    const scratch = this.entriesScratch;
+    const users = nums[b + USERS] ?? 0;
+    let count = 0;
+    if (users === HAS_POOL) {
+      const offset = nums[b + POOL_OFFSET] ?? 0;
+      const end = offset + (nums[b + POOL_SLOTS] ?? 0);
+      for (let i = offset; i < end; i++) {
+        const entry = this.pool[i] ?? 0;
+        if (entry !== 0) scratch[count++] = entry;
+      }
+    } else {
+      for (let i = 0; i < users; i++) scratch[count++] = nums[b + INLINE_0 + i] ?? 0;
     }
-    return out;
+    return count;
   }
 
   /** A zeroed block of `slots` (a power of two) pool slots: a freed one of that size, else from the top (the pool doubles when full). */
@@ -1052,19 +1044,9 @@ export class PaneCache {
     const b = row * ROW_STRIDE;
     const users = this.nums[b + USERS] ?? 0;
     if (users === HAS_SKETCH) return this.sketches[row]?.serialize() ?? null;
-    const scratch = this.serializeScratch;
-    let count = 0;
-    if (users === HAS_POOL) {
-      const offset = this.nums[b + POOL_OFFSET] ?? 0;
-      const end = offset + (this.nums[b + POOL_SLOTS] ?? 0);
-      for (let i = offset; i < end; i++) {
-        const entry = this.pool[i] ?? 0;
-        if (entry !== 0) scratch[count++] = entry;
-      }
-    } else {
-      for (let i = 0; i < users; i++) scratch[count++] = this.nums[b + INLINE_0 + i] ?? 0;
-    }
-    return count > 0 ? HyperLogLog.serializeSparseEntriesInPlace(scratch, count, USER_SKETCH_PRECISION) : null;
+    if (users < 0 && users !== HAS_POOL) return null;
+    const count = this.entriesIntoScratch(b);
+    return count > 0 ? HyperLogLog.serializeSparseEntriesInPlace(this.entriesScratch, count, USER_SKETCH_PRECISION) : null;
   }
 
   private record(row: number): PaneRecord {

@@ -37,15 +37,18 @@ export function columnsLength(columns: PartialColumns): number {
   return columns.windowStarts.length;
 }
 
+/** Writes one group as entry `at` of each column. */
+export function putGroup(columns: PartialColumns, at: number, windowStart: number, eventType: string, dimsKey: string, events: number, valueSum: number): void {
+  columns.windowStarts[at] = windowStart;
+  columns.eventTypes[at] = eventType;
+  columns.dimsKeys[at] = dimsKey;
+  columns.events[at] = events;
+  columns.valueSums[at] = valueSum;
+}
+
 export function columnsOf(groups: readonly PartialAggregate[]): PartialColumns {
   const columns = columnsFor(groups.length);
-  groups.forEach((group, i) => {
-    columns.windowStarts[i] = group.windowStart;
-    columns.eventTypes[i] = group.eventType;
-    columns.dimsKeys[i] = group.dimsKey;
-    columns.events[i] = group.events;
-    columns.valueSums[i] = group.valueSum;
-  });
+  groups.forEach((group, i) => putGroup(columns, i, group.windowStart, group.eventType, group.dimsKey, group.events, group.valueSum));
   return columns;
 }
 

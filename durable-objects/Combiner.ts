@@ -3,7 +3,7 @@ import { combinerIndexOf, combinerObjectName, combinerShards, SETTLE_INTERVAL_MS
 import { readLiveConfig, type LiveConfig } from '../core/live-config.ts';
 import type { CombinerStats } from '../core/live-rpc.ts';
 import { earliestMinuteBehind, type MinuteEvents } from '../core/live-digest.ts';
-import { LIVE_RETENTION_MS, LiveTotals, paneGroupKey, toPartial, type PaneTotal } from '../core/live-totals.ts';
+import { LIVE_RETENTION_MS, LiveTotals, paneGroupKey, toPartial, type PaneChange, type PaneTotal } from '../core/live-totals.ts';
 import { isPartialColumns } from '../core/partial-columns.ts';
 import type { PartialAggregate, ShardPartials } from '../core/protocol.ts';
 import { shardObjectName } from '../core/shard.ts';
@@ -91,9 +91,7 @@ export class Combiner extends DurableObject<Env> {
     await this.ensureRebuilt();
     const now = Date.now();
     this.mergeFrom(partials.shard, partials.groups, now);
-    if (partials.columns !== undefined) {
-      for (const { pane } of this.totals.mergeColumns(partials.shard, partials.columns, now)) this.changed.set(paneKey(pane), pane);
-    }
+    if (partials.columns !== undefined) this.markChanged(this.totals.mergeColumns(partials.shard, partials.columns, now));
     this.totals.prune(now);
     if (this.changed.size > 0) this.ticker.request();
     this.settler.request();
@@ -216,7 +214,11 @@ export class Combiner extends DurableObject<Env> {
 
   /** One source's partials into the totals; the panes that moved are marked for the next push to the root. */
   private mergeFrom(shard: number, groups: readonly PartialAggregate[], now: number): void {
-    for (const { pane } of this.totals.merge(shard, groups, now)) this.changed.set(paneKey(pane), pane);
+    this.markChanged(this.totals.merge(shard, groups, now));
+  }
+
+  private markChanged(changes: readonly PaneChange[]): void {
+    for (const { pane } of changes) this.changed.set(paneKey(pane), pane);
   }
 }
 
